@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh machine with Python 3.11 + pip, then run them.
+# Usage: bash scripts/test.sh [extra pytest args]   (add -m slow for the long statistical tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install --quiet --upgrade pip
+python -m pip install --quiet -e ".[test]"
+# headless Chromium for the report test (Debian package); skipped where apt is unavailable
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; the browser test will be skipped" >&2
+fi
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks
+python -m pytest -n 2 "$@"

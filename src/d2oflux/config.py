@@ -1,0 +1,103 @@
+"""Load TOML presets and user files into validated pydantic models, with one-line errors.
+
+Presets ship inside the package (``d2oflux/presets/<kind>/<name>.toml``); a path to a user's own TOML
+file works the same way as a preset name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ConfigError, suggest
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base for configuration models: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def preset_names(kind: str) -> list[str]:
+    """Names of the presets of one kind (``"detectors"`` or ``"facilities"``)."""
+    folder = resources.files("d2oflux") / "presets" / kind
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def read_preset_text(kind: str, name_or_path: str | Path) -> tuple[str, str]:
+    """Return ``(label, toml_text)`` for a preset name or a path to a TOML file."""
+    singular = {"detectors": "detector", "facilities": "facility"}.get(kind, kind)
+    text_path = Path(name_or_path)
+    if str(name_or_path).endswith(".toml") or text_path.exists():
+        if not text_path.is_file():
+            raise ConfigError(f"{singular} file '{name_or_path}' does not exist")
+        return str(text_path), text_path.read_text(encoding="utf-8")
+    names = preset_names(kind)
+    if str(name_or_path) not in names:
+        raise ConfigError(
+            f"unknown {singular} '{name_or_path}'{suggest(str(name_or_path), names)}; "
+            f"presets: {', '.join(names)}, or give a path to a .toml file"
+        )
+    resource = resources.files("d2oflux") / "presets" / kind / f"{name_or_path}.toml"
+    return str(name_or_path), resource.read_text(encoding="utf-8")
+
+
+def parse_toml(label: str, text: str) -> dict[str, Any]:
+    """Parse TOML text, turning syntax errors into :class:`ConfigError`."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: malformed TOML: {exc}") from None
+
+
+def validate(model: type[Model], data: dict[str, Any], label: str) -> Model:
+    """Validate ``data`` into ``model``; the first problem becomes a one-line :class:`ConfigError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{label}: {describe_validation_error(model, exc)}") from None
+
+
+def describe_validation_error(model: type[BaseModel], exc: ValidationError) -> str:
+    """One readable line for the first error of a pydantic ``ValidationError``."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    where = ".".join(loc) if loc else "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, err["loc"][:-1])
+        key = loc[-1]
+        return f"unknown key '{where}'{suggest(key, allowed)}; allowed keys here: {', '.join(sorted(allowed))}"
+    if err["type"] == "missing":
+        return f"missing required key '{where}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"'{where}': {msg} (got {err.get('input')!r})"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the sub-model found by following ``loc`` (list indices are skipped)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+    return list(getattr(current, "model_fields", {}).keys())
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``list[Region]`` or ``Response | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,270 @@
+"""Detectors: regions of material at a distance from the source, with a response and an analysis window.
+
+A detector is a TOML file (a preset shipped in ``d2oflux/presets/detectors`` or the user's own file);
+see ``d2o-module1.toml`` for every key with its meaning and source. Design assumptions (light yield,
+resolution, threshold, efficiency, window) are labelled as such in the presets and can be overridden.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from .binning import Axis
+from .config import StrictModel, parse_toml, read_preset_text, validate
+from .errors import ConfigError
+from .materials import MATERIAL_NAMES, Material, material
+from .response import Response, load_response_file
+
+VISIBLE_PARTICLES = ("electron", "positron", "gamma", "nuclear_recoil")
+
+
+class Geometry(StrictModel):
+    """Shape of a region, for event vertices: a (possibly hollow) vertical cylinder or a box [cm].
+
+    The z axis is vertical; a hollow cylinder excludes an inner cylinder of ``inner_radius_cm`` and
+    ``inner_height_cm`` around the same centre (e.g. a light-water buffer around the heavy-water vessel).
+    """
+
+    shape: Literal["cylinder", "box"]
+    center_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius_cm: float | None = Field(default=None, gt=0)
+    height_cm: float | None = Field(default=None, gt=0)
+    inner_radius_cm: float = Field(default=0.0, ge=0)
+    inner_height_cm: float = Field(default=0.0, ge=0)
+    size_cm: tuple[float, float, float] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Geometry:
+        if self.shape == "cylinder":
+            if self.radius_cm is None or self.height_cm is None:
+                raise ValueError("a cylinder needs radius_cm and height_cm")
+            if self.inner_radius_cm >= self.radius_cm or self.inner_height_cm >= self.height_cm:
+                if self.inner_radius_cm or self.inner_height_cm:
+                    raise ValueError("the inner cylinder must be smaller than the outer one")
+        elif self.size_cm is None or min(self.size_cm) <= 0:
+            raise ValueError("a box needs size_cm = [x, y, z], all > 0")
+        return self
+
+    @property
+    def volume_cm3(self) -> float:
+        """Volume [cm^3]."""
+        if self.shape == "box":
+            assert self.size_cm is not None
+            return float(np.prod(self.size_cm))
+        assert self.radius_cm is not None and self.height_cm is not None
+        return math.pi * (self.radius_cm**2 * self.height_cm - self.inner_radius_cm**2 * self.inner_height_cm)
+
+
+class Region(StrictModel):
+    """One volume of one material."""
+
+    name: str
+    material: str
+    mass_kg: float = Field(gt=0)
+    deuterium_fraction: float = Field(default=0.999, ge=0, le=1)
+    geometry: Geometry | None = None
+
+    @field_validator("material")
+    @classmethod
+    def _known_material(cls, v: str) -> str:
+        material(v)  # raises with a suggestion
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not v or "@" in v or not v.replace("-", "_").replace("_", "a").isalnum():
+            raise ValueError("region names are letters, digits, '-' and '_'")
+        return v
+
+    def to_material(self) -> Material:
+        return material(self.material, self.deuterium_fraction)
+
+    def targets(self) -> dict[str, float]:
+        """Number of each target species in the region."""
+        return {k: v * self.mass_kg for k, v in self.to_material().targets_per_kg().items()}
+
+
+class ResponseConfig(StrictModel):
+    """How visible energy becomes reconstructed energy (``model = "analytic"`` or ``"table"``)."""
+
+    model: Literal["analytic", "table"] = "analytic"
+    light_yield_pe_per_MeV: float = Field(default=15.0, gt=0)
+    resolution_constant: float = Field(default=0.05, ge=0)
+    energy_scale: float = Field(default=1.0, gt=0)
+    threshold_MeV: float = Field(default=0.0, ge=0)
+    efficiency: float = Field(default=1.0, ge=0, le=1)
+    visible_particles: tuple[str, ...] = ("electron", "positron", "gamma")
+    file: str | None = None
+    matrix_name: str = "smearing"
+    efficiency_name: str | None = None
+    normalise_rows: bool = False
+
+    @field_validator("visible_particles")
+    @classmethod
+    def _particles(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for p in v:
+            if p not in VISIBLE_PARTICLES:
+                raise ValueError(f"unknown particle '{p}'; expected some of {', '.join(VISIBLE_PARTICLES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _file_for_table(self) -> ResponseConfig:
+        if self.model == "table" and not self.file:
+            raise ValueError("model = 'table' needs file = '<path to .csv, .npz or .root>'")
+        return self
+
+
+class AnalysisConfig(StrictModel):
+    """The selection: reconstructed-energy and time-since-POT windows."""
+
+    energy_window_MeV: tuple[float, float] = (10.0, 55.0)
+    time_window_ns: tuple[float, float] = (0.0, 10000.0)
+
+    @field_validator("energy_window_MeV", "time_window_ns")
+    @classmethod
+    def _increasing(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError("expected [low, high] with low < high")
+        return v
+
+
+class BinningConfig(StrictModel):
+    """Histogram axes: neutrino, visible and reconstructed energy [MeV], time since POT [ns]."""
+
+    neutrino_energy_MeV: Axis = Axis(min=0.0, max=60.0, width=0.25)
+    visible_energy_MeV: Axis = Axis(min=0.0, max=60.0, width=0.25)
+    reco_energy_MeV: Axis = Axis(min=0.0, max=60.0, width=2.5)
+    time_ns: Axis = Axis(edges=(0.0, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000))
+
+
+class DetectorConfig(StrictModel):
+    """A whole detector file."""
+
+    name: str
+    description: str = ""
+    distance_m: float = Field(gt=0)
+    facility: str = "sns-fts"
+    source_position_m: tuple[float, float, float] | None = None
+    regions: list[Region] = Field(min_length=1)
+    response: ResponseConfig = ResponseConfig()
+    analysis: AnalysisConfig = AnalysisConfig()
+    binning: BinningConfig = BinningConfig()
+    notes: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("regions")
+    @classmethod
+    def _unique(cls, v: list[Region]) -> list[Region]:
+        names = [r.name for r in v]
+        if len(set(names)) != len(names):
+            raise ValueError("region names must be unique")
+        return v
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A validated detector: its configuration, its source text and its response.
+
+    Create with :func:`load_detector`.
+    """
+
+    config: DetectorConfig
+    label: str
+    toml_text: str
+    base_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def distance_m(self) -> float:
+        return self.config.distance_m
+
+    @property
+    def regions(self) -> list[Region]:
+        return self.config.regions
+
+    @cached_property
+    def response(self) -> Response:
+        """The response built from the configuration (analytic, or loaded from its file)."""
+        return self.make_response()
+
+    def make_response(self, **overrides: float) -> Response:
+        """Build the response, with analytic parameters overridden (e.g. ``energy_scale=1.02``)."""
+        r = self.config.response.model_copy(update=overrides)
+        if r.model == "table":
+            assert r.file is not None
+            path = Path(r.file)
+            if not path.is_absolute():
+                path = self.base_dir / path
+            return load_response_file(path, matrix_name=r.matrix_name, efficiency_name=r.efficiency_name,
+                                      normalise_rows=r.normalise_rows, visible_particles=r.visible_particles)
+        b = self.config.binning
+        return Response.analytic(
+            b.visible_energy_MeV.to_edges(),
+            b.reco_energy_MeV.to_edges(),
+            light_yield_pe_per_MeV=r.light_yield_pe_per_MeV,
+            resolution_constant=r.resolution_constant,
+            energy_scale=r.energy_scale,
+            threshold_MeV=r.threshold_MeV,
+            efficiency=r.efficiency,
+            visible_particles=r.visible_particles,
+        )
+
+    @property
+    def neutrino_edges_MeV(self) -> np.ndarray:
+        return self.config.binning.neutrino_energy_MeV.to_edges()
+
+    @property
+    def time_edges_ns(self) -> np.ndarray:
+        return self.config.binning.time_ns.to_edges()
+
+    def with_mass_scale(self, factor: float) -> Detector:
+        """A copy with every region's mass multiplied by ``factor`` (for scans)."""
+        regions = [r.model_copy(update={"mass_kg": r.mass_kg * factor}) for r in self.regions]
+        return Detector(self.config.model_copy(update={"regions": regions}), self.label, self.toml_text, self.base_dir)
+
+    def with_distance(self, distance_m: float) -> Detector:
+        """A copy at another distance from the source [m]."""
+        return Detector(self.config.model_copy(update={"distance_m": distance_m}), self.label, self.toml_text,
+                        self.base_dir)
+
+
+def load_detector(name_or_path: str | Path) -> Detector:
+    """Load a detector preset (``d2o-module1``, ``d2o-1t``, ``csi``, ``lar``) or a TOML file."""
+    label, text = read_preset_text("detectors", name_or_path)
+    data = parse_toml(label, text)
+    config = validate(DetectorConfig, data, f"detector '{label}'")
+    base = Path(label).parent if Path(label).is_file() else Path.cwd()
+    det = Detector(config, label, text, base)
+    _check_windows(det)
+    return det
+
+
+def _check_windows(det: Detector) -> None:
+    """The analysis windows must sit on bin edges of the reconstructed-energy and time axes."""
+    a = det.config.analysis
+    reco = det.response.reco_edges_MeV
+    t = det.time_edges_ns
+    for value, edges, key in (
+        (a.energy_window_MeV[0], reco, "analysis.energy_window_MeV"),
+        (a.energy_window_MeV[1], reco, "analysis.energy_window_MeV"),
+        (a.time_window_ns[0], t, "analysis.time_window_ns"),
+        (a.time_window_ns[1], t, "analysis.time_window_ns"),
+    ):
+        if not np.any(np.isclose(edges, value)):
+            raise ConfigError(
+                f"detector '{det.label}': '{key}' edge {value} is not a bin edge of its axis "
+                f"({edges[0]:g} .. {edges[-1]:g}); align the window with the binning"
+            )
+
+
+__all__ = ["MATERIAL_NAMES", "Detector", "DetectorConfig", "Geometry", "Region", "load_detector"]

@@ -1,0 +1,33 @@
+"""The one exception type users see.
+
+Every bad input raises :class:`ConfigError` (a ``ValueError``) with one line that names the field and
+what was expected; the CLI prints that line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ConfigError(ValueError):
+    """Invalid user input: a configuration key, a file, a number out of range."""
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest of ``choices``, or an empty string."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def require_positive(value: float, field: str, unit: str = "") -> float:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number > 0."""
+    import math
+
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{field}: expected a positive number{unit and ' in ' + unit}, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ConfigError(f"{field}: expected a positive number{unit and ' in ' + unit}, got {value!r}")
+    return v

@@ -1,0 +1,240 @@
+"""Detector response: visible energy -> reconstructed energy, as a smearing matrix plus efficiency.
+
+Two ways to get one:
+
+* :meth:`Response.analytic`: photo-electron statistics plus a constant term,
+  ``sigma_E / E = sqrt(1/(Y E) + c^2)`` (PHYSICS.md section 6), a Gaussian around ``scale x E``,
+  integrated over each visible-energy bin (4-point Gauss-Legendre) and each reconstructed bin (exact).
+  ``Y``, ``c``, the threshold and the efficiency are design assumptions with documented defaults.
+* :func:`load_response_file`: a matrix computed elsewhere (e.g. a Geant4 simulation), from a CSV,
+  an NPZ or a ROOT ``TH2`` (x = true/visible energy, y = reconstructed energy) through uproot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.special import ndtr
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Response:
+    """A smearing matrix and an efficiency on fixed visible and reconstructed energy bins.
+
+    Attributes
+    ----------
+    visible_edges_MeV : array (n + 1,)
+        Visible (true deposited) energy bin edges [MeV].
+    reco_edges_MeV : array (m + 1,)
+        Reconstructed energy bin edges [MeV].
+    matrix : array (n, m)
+        ``matrix[i, j]`` = probability that an event with visible energy in bin i is reconstructed in bin j.
+        Rows sum to at most 1 (the rest falls outside the reconstructed range or below threshold).
+    efficiency : array (n,)
+        Detection efficiency per visible-energy bin, applied before smearing.
+    visible_particles : tuple of str
+        Particles this detector sees (``electron``, ``positron``, ``gamma``, ``nuclear_recoil``).
+    """
+
+    visible_edges_MeV: np.ndarray
+    reco_edges_MeV: np.ndarray
+    matrix: np.ndarray
+    efficiency: np.ndarray
+    visible_particles: tuple[str, ...] = ("electron", "positron", "gamma")
+
+    def __post_init__(self) -> None:
+        n, m = self.visible_edges_MeV.size - 1, self.reco_edges_MeV.size - 1
+        if self.matrix.shape != (n, m):
+            raise ConfigError(
+                f"smearing matrix shape {self.matrix.shape} does not match its binning: expected ({n}, {m}) "
+                f"from {n + 1} visible and {m + 1} reconstructed edges"
+            )
+        if self.efficiency.shape != (n,):
+            raise ConfigError(f"efficiency has {self.efficiency.size} values, expected {n} (one per visible bin)")
+        _check_values(self.matrix, "smearing matrix")
+        _check_values(self.efficiency, "efficiency")
+        if np.any(self.efficiency > 1 + 1e-9):
+            raise ConfigError("efficiency: values must lie in [0, 1]")
+        if np.any(self.matrix.sum(axis=1) > 1 + 1e-6):
+            raise ConfigError("smearing matrix: a row sums to more than 1 (rows are probabilities)")
+
+    def sees(self, particle: str) -> bool:
+        """Whether a channel whose visible particle is ``particle`` produces a signal."""
+        return particle in self.visible_particles
+
+    def fold(self, visible_counts: np.ndarray) -> np.ndarray:
+        """Expected counts per reconstructed bin for counts per visible bin (last axis)."""
+        return (visible_counts * self.efficiency) @ self.matrix
+
+    @classmethod
+    def analytic(
+        cls,
+        visible_edges_MeV: np.ndarray,
+        reco_edges_MeV: np.ndarray,
+        *,
+        light_yield_pe_per_MeV: float,
+        resolution_constant: float,
+        energy_scale: float = 1.0,
+        threshold_MeV: float = 0.0,
+        efficiency: float = 1.0,
+        visible_particles: tuple[str, ...] = ("electron", "positron", "gamma"),
+    ) -> Response:
+        """Gaussian smearing with ``sigma/E = sqrt(1/(Y E) + c^2)`` around ``energy_scale x E``.
+
+        Parameters
+        ----------
+        visible_edges_MeV, reco_edges_MeV : arrays
+            Bin edges [MeV].
+        light_yield_pe_per_MeV : float
+            Y, photo-electrons per MeV of visible energy.
+        resolution_constant : float
+            c, the constant relative term.
+        energy_scale : float
+            Multiplies the mean reconstructed energy (1 = perfect calibration).
+        threshold_MeV : float
+            Events reconstructed below it are not detected.
+        efficiency : float
+            Flat detection efficiency in [0, 1].
+        """
+        vis = np.asarray(visible_edges_MeV, dtype=float)
+        reco = np.asarray(reco_edges_MeV, dtype=float)
+        x, w = np.polynomial.legendre.leggauss(4)
+        half = 0.5 * np.diff(vis)
+        E = 0.5 * (vis[1:] + vis[:-1])[:, None] + half[:, None] * x[None, :]  # (n, 4) sub-points
+        mean = energy_scale * E
+        sigma = np.sqrt(np.clip(E, 0, None) / light_yield_pe_per_MeV + (resolution_constant * E) ** 2)
+        sigma = np.maximum(sigma, 1e-9)
+        upper = np.maximum(reco, threshold_MeV)  # a reconstructed bin only counts above threshold
+        cdf = ndtr((upper[None, None, :] - mean[..., None]) / sigma[..., None])  # (n, 4, m + 1)
+        per_point = np.diff(cdf, axis=-1)
+        matrix = np.einsum("k,ikj->ij", 0.5 * w, per_point)
+        return cls(vis, reco, matrix, np.full(vis.size - 1, float(efficiency)), tuple(visible_particles))
+
+
+def _check_values(a: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(a)):
+        raise ConfigError(f"{what}: contains NaN or infinite values")
+    if np.any(a < 0):
+        raise ConfigError(f"{what}: contains negative values")
+
+
+def load_response_file(
+    path: str | Path,
+    *,
+    matrix_name: str = "smearing",
+    efficiency_name: str | None = None,
+    normalise_rows: bool = False,
+    visible_particles: tuple[str, ...] = ("electron", "positron", "gamma"),
+) -> Response:
+    """Load a smearing matrix and efficiency from CSV, NPZ or ROOT.
+
+    Formats
+    -------
+    ``.npz``
+        Arrays ``visible_edges_MeV`` (n+1), ``reco_edges_MeV`` (m+1), ``matrix`` (n, m) and optionally
+        ``efficiency`` (n).
+    ``.csv``
+        One row per matrix element: ``visible_lo_MeV, visible_hi_MeV, reco_lo_MeV, reco_hi_MeV,
+        probability`` and optionally ``efficiency`` (per visible bin, repeated). Edges must tile.
+    ``.root``
+        A ``TH2`` named ``matrix_name`` (x: visible energy, y: reconstructed energy, MeV) and optionally
+        a ``TH1`` named ``efficiency_name`` on the same visible bins.
+
+    ``normalise_rows`` turns a matrix of counts (e.g. simulated events) into probabilities per row.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"response file '{path}' does not exist")
+    suffix = p.suffix.lower()
+    if suffix == ".npz":
+        vis, reco, matrix, eff = _read_npz(p)
+    elif suffix == ".csv":
+        vis, reco, matrix, eff = _read_csv(p)
+    elif suffix == ".root":
+        vis, reco, matrix, eff = _read_root(p, matrix_name, efficiency_name)
+    else:
+        raise ConfigError(f"response file '{path}': unknown suffix '{suffix}'; expected .csv, .npz or .root")
+    for edges, what in ((vis, "visible"), (reco, "reconstructed")):
+        if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
+            raise ConfigError(f"response file '{path}': {what} energy edges are not strictly increasing")
+    _check_values(matrix, f"response file '{path}' matrix")
+    if normalise_rows:
+        sums = matrix.sum(axis=1, keepdims=True)
+        matrix = np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
+    if eff is None:
+        eff = np.ones(vis.size - 1)
+    try:
+        return Response(vis, reco, matrix, eff, visible_particles)
+    except ConfigError as exc:
+        raise ConfigError(f"response file '{path}': {exc}") from None
+
+
+def _read_npz(p: Path):
+    try:
+        with np.load(p) as f:
+            missing = [k for k in ("visible_edges_MeV", "reco_edges_MeV", "matrix") if k not in f]
+            if missing:
+                raise ConfigError(f"response file '{p}': missing array(s) {', '.join(missing)}")
+            eff = np.asarray(f["efficiency"], dtype=float) if "efficiency" in f else None
+            return (np.asarray(f["visible_edges_MeV"], float), np.asarray(f["reco_edges_MeV"], float),
+                    np.asarray(f["matrix"], float), eff)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"response file '{p}': not a readable NPZ file ({exc})") from None
+
+
+def _read_csv(p: Path):
+    import csv
+
+    need = ("visible_lo_MeV", "visible_hi_MeV", "reco_lo_MeV", "reco_hi_MeV", "probability")
+    with p.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(ln for ln in fh if not ln.startswith("#"))
+        cols = reader.fieldnames or []
+        missing = [k for k in need if k not in cols]
+        if missing:
+            raise ConfigError(f"response file '{p}': missing column(s) {', '.join(missing)}")
+        try:
+            rows = [[float(r[k]) for k in need] + [float(r["efficiency"]) if "efficiency" in cols else 1.0]
+                    for r in reader]
+        except (TypeError, ValueError):
+            raise ConfigError(f"response file '{p}': non-numeric value in a row") from None
+    a = np.asarray(rows, dtype=float)
+    if a.size == 0:
+        raise ConfigError(f"response file '{p}': no rows")
+    vis = np.unique(np.concatenate([a[:, 0], a[:, 1]]))
+    reco = np.unique(np.concatenate([a[:, 2], a[:, 3]]))
+    i = np.searchsorted(vis, a[:, 0])
+    j = np.searchsorted(reco, a[:, 2])
+    if np.any(vis[np.minimum(i + 1, vis.size - 1)] != a[:, 1]) or np.any(reco[np.minimum(j + 1, reco.size - 1)] != a[:, 3]):
+        raise ConfigError(f"response file '{p}': bins do not tile (each *_hi must be the next *_lo)")
+    matrix = np.zeros((vis.size - 1, reco.size - 1))
+    matrix[i, j] = a[:, 4]
+    eff = np.ones(vis.size - 1)
+    eff[i] = a[:, 5]
+    return vis, reco, matrix, eff
+
+
+def _read_root(p: Path, matrix_name: str, efficiency_name: str | None):
+    import uproot
+
+    try:
+        f = uproot.open(p)
+    except Exception as exc:  # uproot raises many types for a bad file
+        raise ConfigError(f"response file '{p}': not a readable ROOT file ({exc})") from None
+    with f:
+        if matrix_name not in f:
+            raise ConfigError(f"response file '{p}': no histogram '{matrix_name}' (has: {', '.join(f.keys())})")
+        values, vis, reco = f[matrix_name].to_numpy()
+        eff = None
+        if efficiency_name:
+            if efficiency_name not in f:
+                raise ConfigError(f"response file '{p}': no histogram '{efficiency_name}'")
+            eff, eff_edges = f[efficiency_name].to_numpy()
+            if eff_edges.shape != vis.shape or not np.allclose(eff_edges, vis):
+                raise ConfigError(f"response file '{p}': efficiency binning differs from the matrix x axis")
+    return np.asarray(vis, float), np.asarray(reco, float), np.asarray(values, float), eff
