@@ -66,7 +66,9 @@ def validate(model: type[Model], data: dict[str, Any], label: str) -> Model:
 
 def describe_validation_error(model: type[BaseModel], exc: ValidationError) -> str:
     """One readable line for the first error of a pydantic ``ValidationError``."""
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # an unknown (misspelt) key explains a "missing" one, so report it first
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(p) for p in err["loc"]]
     where = ".".join(loc) if loc else "(top level)"
     if err["type"] == "extra_forbidden":

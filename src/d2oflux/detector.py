@@ -136,6 +136,49 @@ class AnalysisConfig(StrictModel):
         return v
 
 
+class BackgroundConfig(StrictModel):
+    """Backgrounds not induced by the beam neutrinos (PHYSICS.md section 7). All defaults are assumptions.
+
+    Attributes
+    ----------
+    steady_state_rate_per_MeV_s : float
+        Steady-state (cosmic, radioactivity) rate in the detector after the muon veto, per MeV of
+        reconstructed energy per second of live time, flat in energy and time. Assumption: 2e-4, the order of
+        ~30 Hz of muons through ~1 m^2 at 8 m.w.e., ~3 % stopping, ~1 % of their Michel electrons missed by the veto,
+        spread over ~50 MeV.
+    sideband_livetime_ratio : float
+        Off-beam (anti-coincidence) live time divided by the beam-window live time. Assumption: 100.
+    beam_neutrons_per_year : float
+        Beam-related (prompt) neutron events per SNS-year reconstructed in the analysis window. Assumption: 10.
+    beam_neutron_slope_MeV : float
+        Their reconstructed-energy spectrum falls as exp(-E / slope). Assumption: 5 MeV.
+    beam_neutron_delay_ns : float
+        Their time profile is the POT profile delayed by this much. Assumption: 100 ns.
+    beam_neutron_rel_uncertainty : float
+        Normalisation uncertainty of the beam neutrons. Assumption: 50 %.
+    """
+
+    steady_state_rate_per_MeV_s: float = Field(default=2e-4, ge=0)
+    sideband_livetime_ratio: float = Field(default=100.0, gt=0)
+    beam_neutrons_per_year: float = Field(default=10.0, ge=0)
+    beam_neutron_slope_MeV: float = Field(default=5.0, gt=0)
+    beam_neutron_delay_ns: float = Field(default=100.0, ge=0)
+    beam_neutron_rel_uncertainty: float = Field(default=0.5, ge=0)
+
+
+class SystematicsConfig(StrictModel):
+    """Sizes (1 sigma) of the detector systematics in the likelihood. All defaults are assumptions.
+
+    Cross-section uncertainties come from the cross-section models themselves (their ``rel_uncertainty``).
+    """
+
+    energy_scale: float = Field(default=0.02, ge=0)  # assumption: Michel-endpoint calibration to 2 %
+    resolution_constant: float = Field(default=0.02, ge=0)  # assumption: absolute shift of the constant term
+    efficiency: float = Field(default=0.02, ge=0)  # assumption
+    deuteron_count: float = Field(default=0.005, ge=0)  # assumption: mass and isotopic purity
+    pot: float = Field(default=0.01, ge=0)  # assumption: beam power / proton energy accounting
+
+
 class BinningConfig(StrictModel):
     """Histogram axes: neutrino, visible and reconstructed energy [MeV], time since POT [ns]."""
 
@@ -157,6 +200,8 @@ class DetectorConfig(StrictModel):
     response: ResponseConfig = ResponseConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     binning: BinningConfig = BinningConfig()
+    backgrounds: BackgroundConfig = BackgroundConfig()
+    systematics: SystematicsConfig = SystematicsConfig()
     notes: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("regions")
