@@ -79,7 +79,7 @@ mass_kg = 100
         (BASE + "\n[binning]\nreco_energy_MeV = {min = 10, max = 0, width = 1}\n", "not increasing"),
         (BASE + "\n[analysis]\nenergy_window_MeV = [11, 55]\n", "not a bin edge"),
         (BASE + "\n[respons]\nefficiency = 1\n", "unknown key 'respons'.*did you mean 'response'"),
-        (BASE.replace("name = \"x\"", "name = \"x\"\nname = \"y\""), "malformed TOML"),
+        (BASE.replace('name = "x"', 'name = "x"\nname = "y"'), "malformed TOML"),
         (BASE.replace("distance_m = 20", ""), "missing required key 'distance_m'"),
     ],
 )
@@ -115,8 +115,9 @@ def test_analytic_response_resolution_matches_formula():
 def test_threshold_and_efficiency():
     vis = np.linspace(0, 20, 81)
     reco = np.linspace(0, 20, 21)
-    r = Response.analytic(vis, reco, light_yield_pe_per_MeV=1e6, resolution_constant=1e-4, threshold_MeV=5.0,
-                          efficiency=0.8)
+    r = Response.analytic(
+        vis, reco, light_yield_pe_per_MeV=1e6, resolution_constant=1e-4, threshold_MeV=5.0, efficiency=0.8
+    )
     folded = r.fold(np.ones(80))
     assert folded[:5].sum() == pytest.approx(0.0, abs=1e-6)
     assert folded[10] == pytest.approx(0.8 * 4, rel=1e-3)
@@ -132,8 +133,9 @@ def test_response_files_round_trip(tmp_path):
     reco = np.linspace(0, 10, 3)
     m = np.tile([[0.5, 0.5]], (5, 1))
     eff = np.full(5, 0.9)
-    npz = load_response_file(_write_npz(tmp_path / "r.npz", visible_edges_MeV=vis, reco_edges_MeV=reco, matrix=m,
-                                        efficiency=eff))
+    npz = load_response_file(
+        _write_npz(tmp_path / "r.npz", visible_edges_MeV=vis, reco_edges_MeV=reco, matrix=m, efficiency=eff)
+    )
     assert np.allclose(npz.matrix, m) and np.allclose(npz.efficiency, eff)
     rows = ["visible_lo_MeV,visible_hi_MeV,reco_lo_MeV,reco_hi_MeV,probability,efficiency"]
     for i in range(5):
@@ -167,8 +169,11 @@ def test_response_root_th2(tmp_path):
     ],
 )
 def test_bad_response_files(tmp_path, arrays, match):
-    base = {"visible_edges_MeV": np.linspace(0, 10, 6), "reco_edges_MeV": np.linspace(0, 10, 3),
-            "matrix": np.full((5, 2), 0.5)}
+    base = {
+        "visible_edges_MeV": np.linspace(0, 10, 6),
+        "reco_edges_MeV": np.linspace(0, 10, 3),
+        "matrix": np.full((5, 2), 0.5),
+    }
     base.update(arrays)
     with pytest.raises(ConfigError, match=match):
         load_response_file(_write_npz(tmp_path / "bad.npz", **base))

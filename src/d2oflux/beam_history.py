@@ -15,6 +15,7 @@ Periods must not overlap; powers and POT must be non-negative numbers.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from datetime import datetime
 from pathlib import Path
@@ -62,9 +63,11 @@ def read_beam_history(path: str | Path) -> list[dict]:
     if not rows:
         raise ConfigError(f"beam history '{path}': no periods")
     ordered = sorted(rows, key=lambda r: r["_start"])
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if b["_start"] < a["_end"]:
-            raise ConfigError(f"beam history '{path}': periods {a['start']}..{a['end']} and {b['start']}..{b['end']} overlap")
+            raise ConfigError(
+                f"beam history '{path}': periods {a['start']}..{a['end']} and {b['start']}..{b['end']} overlap"
+            )
     if sum(r["pot"] for r in rows) <= 0:
         raise ConfigError(f"beam history '{path}': total protons on target is zero")
     for r in rows:

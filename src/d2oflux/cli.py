@@ -26,16 +26,35 @@ app = typer.Typer(
 DetectorOpt = Annotated[str, typer.Option("--detector", "-d", help="Preset name or path to a detector TOML file.")]
 YearsOpt = Annotated[float | None, typer.Option("--years", help="Exposure in SNS-years (5000 h at nominal power).")]
 PotOpt = Annotated[float | None, typer.Option("--pot", help="Exposure in protons on target.")]
-HistoryOpt = Annotated[Path | None, typer.Option("--beam-history", help="Beam-history CSV (start,end,power_MW|pot,proton_energy_GeV).")]
-FacilityOpt = Annotated[str | None, typer.Option("--facility", help="Facility preset or TOML (default: the detector's).")]
-YieldOpt = Annotated[float | None, typer.Option("--nu-per-proton", help="Neutrinos per proton per flavour (overrides the facility).")]
+HistoryOpt = Annotated[
+    Path | None,
+    typer.Option("--beam-history", help="Beam-history CSV (start,end,power_MW|pot,proton_energy_GeV)."),
+]
+FacilityOpt = Annotated[
+    str | None, typer.Option("--facility", help="Facility preset or TOML (default: the detector's).")
+]
+YieldOpt = Annotated[
+    float | None,
+    typer.Option("--nu-per-proton", help="Neutrinos per proton per flavour (overrides the facility)."),
+]
 O16Opt = Annotated[str, typer.Option("--o16-model", help="nu_e 16O CC model: kolbe or nakazato.")]
-MuMinusOpt = Annotated[bool, typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination.")]
+MuMinusOpt = Annotated[
+    bool,
+    typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
 
 
-def build_setup(detector: str, years: float | None, pot: float | None, beam_history: Path | None,
-                facility: str | None, nu_per_proton: float | None, mu_minus_dar: bool, default_years: float = 1.0):
+def build_setup(
+    detector: str,
+    years: float | None,
+    pot: float | None,
+    beam_history: Path | None,
+    facility: str | None,
+    nu_per_proton: float | None,
+    mu_minus_dar: bool,
+    default_years: float = 1.0,
+):
     """Load the detector, the source and the exposure from CLI options."""
     from .detector import load_detector
     from .source import Exposure, Source, load_facility
@@ -83,6 +102,144 @@ def rates(
         typer.echo(json.dumps(summary))
     else:
         typer.echo(rates_table(summary))
+
+
+def parse_years(text: str) -> list[float]:
+    """Parse ``"0.5,1,2"`` into floats (validated by :func:`d2oflux.analysis.sensitivity.check_years`)."""
+    from .analysis.sensitivity import check_years
+
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--years: expected comma-separated positive numbers, got {text!r}") from None
+    return check_years(values)
+
+
+def _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model):
+    from .analysis.model import build_model
+
+    det, src, exposure = build_setup(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar)
+    return build_model(det, src, exposure, o16_model=_check_o16(o16_model))
+
+
+@app.command()
+def workspace(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the pyhf workspace JSON.")],
+    detector: DetectorOpt = "d2o-module1",
+    years: YearsOpt = None,
+    pot: PotOpt = None,
+    beam_history: HistoryOpt = None,
+    facility: FacilityOpt = None,
+    nu_per_proton: YieldOpt = None,
+    o16_model: O16Opt = "kolbe",
+    mu_minus_dar: MuMinusOpt = True,
+) -> None:
+    """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations)."""
+    from .io import write_json_atomic
+
+    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model)
+    _validate_with_pyhf(model.workspace)
+    write_json_atomic(output, model.workspace)
+    typer.echo(
+        f"wrote {output}: {len(model.workspace['channels'])} channels, "
+        f"{sum(len(c['samples']) for c in model.workspace['channels'])} samples "
+        f"(try: pyhf fit {output})",
+        err=True,
+    )
+
+
+def _validate_with_pyhf(spec: dict) -> None:
+    import pyhf
+
+    try:
+        pyhf.Workspace(spec).model()
+    except Exception as exc:  # pyhf raises schema and model errors of several types
+        raise ConfigError(f"workspace rejected by pyhf: {str(exc).splitlines()[0]}") from None
+
+
+@app.command()
+def fit(
+    events: Annotated[Path, typer.Option("--events", help="Event file (.csv or .parquet): energy_MeV,time_ns,window.")],
+    detector: DetectorOpt = "d2o-module1",
+    years: YearsOpt = None,
+    pot: PotOpt = None,
+    beam_history: HistoryOpt = None,
+    facility: FacilityOpt = None,
+    nu_per_proton: YieldOpt = None,
+    o16_model: O16Opt = "kolbe",
+    mu_minus_dar: MuMinusOpt = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit measured events: the flux normalisation, neutrinos per proton, flux at the detector, pulls."""
+    from .analysis.measurement import fit_events, fit_table
+
+    if years is None and pot is None and beam_history is None:
+        raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
+    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model)
+    result = fit_events(model, events)
+    typer.echo(json.dumps(result) if as_json else fit_table(result))
+
+
+@app.command()
+def sensitivity(
+    detector: DetectorOpt = "d2o-module1",
+    years: Annotated[str, typer.Option("--years", help="Comma-separated SNS-years, e.g. 0.5,1,2,3,5.")] = "0.5,1,2,3,5",
+    facility: FacilityOpt = None,
+    nu_per_proton: YieldOpt = None,
+    o16_model: O16Opt = "kolbe",
+    mu_minus_dar: MuMinusOpt = True,
+    cevns: Annotated[
+        str, typer.Option("--cevns-detectors", help="CEvNS detectors to propagate the flux to.")
+    ] = "csi,lar",
+    as_json: JsonOpt = False,
+) -> None:
+    """Projected relative flux uncertainty vs exposure (Asimov), impacts, and CEvNS propagation."""
+    from .analysis.propagation import propagation_table
+    from .study import sensitivity_study, sensitivity_table
+
+    year_list = parse_years(years)
+    model = _model(detector, 1.0, None, None, facility, nu_per_proton, mu_minus_dar, o16_model)
+    result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(sensitivity_table(result))
+        typer.echo("")
+        typer.echo(propagation_table(rows, max(year_list)))
+
+
+@app.command()
+def toys(
+    detector: DetectorOpt = "d2o-module1",
+    years: Annotated[float, typer.Option("--years", help="Exposure in SNS-years.")] = 1.0,
+    ntoys: Annotated[int, typer.Option("--ntoys", help="Number of pseudo-experiments.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = 1,
+    facility: FacilityOpt = None,
+    nu_per_proton: YieldOpt = None,
+    o16_model: O16Opt = "kolbe",
+    mu_minus_dar: MuMinusOpt = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pseudo-experiments from the model, each fitted: pulls, coverage and spread of the flux normalisation."""
+    from .analysis.toys import run_toys
+
+    model = _model(detector, years, None, None, facility, nu_per_proton, mu_minus_dar, o16_model)
+    res = run_toys(model.numpy_model(), ntoys, seed, progress=not as_json and sys.stderr.isatty())
+    d = res.to_dict()
+    d = {"detector": model.expectation.detector.name, "years": years, **d}
+    if as_json:
+        typer.echo(json.dumps(d))
+        return
+    typer.echo(
+        f"{res.n_converged}/{ntoys} toys converged (seed {seed}), {model.expectation.detector.name}, "
+        f"{years:g} SNS-years\n"
+        f"pull mean      {res.pull_mean:+.4f} +- {res.pull_mean_error:.4f}   (expected 0)\n"
+        f"pull width     {res.pull_width:.4f} +- {res.pull_width_error:.4f}   (expected 1)\n"
+        f"68% coverage   {res.coverage_68:.4f} +- {res.coverage_68_error:.4f}   (expected 0.6827)\n"
+        f"fitted flux_norm: mean {res.fitted_mean:.4f}, "
+        f"spread {res.fitted_spread:.4f} +- {res.fitted_spread_error:.4f}, "
+        f"mean reported error {res.mean_reported_error:.4f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

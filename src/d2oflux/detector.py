@@ -250,8 +250,13 @@ class Detector:
             path = Path(r.file)
             if not path.is_absolute():
                 path = self.base_dir / path
-            return load_response_file(path, matrix_name=r.matrix_name, efficiency_name=r.efficiency_name,
-                                      normalise_rows=r.normalise_rows, visible_particles=r.visible_particles)
+            return load_response_file(
+                path,
+                matrix_name=r.matrix_name,
+                efficiency_name=r.efficiency_name,
+                normalise_rows=r.normalise_rows,
+                visible_particles=r.visible_particles,
+            )
         b = self.config.binning
         return Response.analytic(
             b.visible_energy_MeV.to_edges(),
@@ -279,8 +284,12 @@ class Detector:
 
     def with_distance(self, distance_m: float) -> Detector:
         """A copy at another distance from the source [m]."""
-        return Detector(self.config.model_copy(update={"distance_m": distance_m}), self.label, self.toml_text,
-                        self.base_dir)
+        return Detector(
+            self.config.model_copy(update={"distance_m": distance_m}),
+            self.label,
+            self.toml_text,
+            self.base_dir,
+        )
 
 
 def load_detector(name_or_path: str | Path) -> Detector:

@@ -108,7 +108,10 @@ def material(name: str, deuterium_fraction: float = 0.999) -> Material:
 _FIXED: dict[str, Material] = {
     "H2O": Material("H2O", {"H1": 2.0, "O": 1.0}, 0.998, "water at 20 C, CRC Handbook"),
     "acrylic": Material(
-        "acrylic", {"C": 5.0, "O": 2.0, "H1": 8.0}, 1.18, "PMMA (C5O2H8)n, 1.18 g/cm^3, PDG atomic & nuclear properties"
+        "acrylic",
+        {"C": 5.0, "O": 2.0, "H1": 8.0},
+        1.18,
+        "PMMA (C5O2H8)n, 1.18 g/cm^3, PDG atomic & nuclear properties",
     ),
     "CsI": Material("CsI", {"Cs": 1.0, "I": 1.0}, 4.51, "PDG atomic & nuclear properties"),
     "NaI": Material("NaI", {"Na": 1.0, "I": 1.0}, 3.667, "PDG atomic & nuclear properties"),

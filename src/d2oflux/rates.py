@@ -32,7 +32,9 @@ class Component:
 
     Attributes
     ----------
-    channel, region, flavour, visible_particle : str
+    channel, region, flavour, target, visible_particle : str
+    rel_uncertainty : float
+        Relative theory uncertainty of the reaction's cross section.
     interactions : float
         Expected interactions, before any cut.
     neutrino_energy : array
@@ -44,7 +46,9 @@ class Component:
     channel: str
     region: str
     flavour: str
+    target: str
     visible_particle: str
+    rel_uncertainty: float
     interactions: float
     neutrino_energy: np.ndarray
     visible_energy: np.ndarray
@@ -94,8 +98,10 @@ class Expectation:
     def window_slices(self) -> tuple[slice, slice]:
         """Index ranges of the analysis window on the reconstructed-energy and time axes."""
         a = self.detector.config.analysis
-        return (_edge_slice(self.response.reco_edges_MeV, a.energy_window_MeV),
-                _edge_slice(self.detector.time_edges_ns, a.time_window_ns))
+        return (
+            _edge_slice(self.response.reco_edges_MeV, a.energy_window_MeV),
+            _edge_slice(self.detector.time_edges_ns, a.time_window_ns),
+        )
 
     def in_window(self, name: str) -> np.ndarray:
         """Detected counts of channel ``name`` in the analysis window, shape (energy bins, time bins)."""
@@ -162,7 +168,9 @@ def expect(
                         channel=xs.name,
                         region=region.name,
                         flavour=xs.flavour,
+                        target=xs.target,
                         visible_particle=xs.visible_particle,
+                        rel_uncertainty=xs.rel_uncertainty,
                         interactions=float(per_node.sum()),
                         neutrino_energy=np.histogram(E, nu_edges, weights=per_node)[0],
                         visible_energy=per_node @ vis_matrix,
@@ -181,7 +189,10 @@ def _assemble(detector, source, exposure, fluence, components, response) -> Expe
     reco_axis = hist.axis.Variable(response.reco_edges_MeV, name="E_reco", label="Reconstructed energy [MeV]")
     t_axis = hist.axis.Variable(t_edges, name="t", label="Time since POT [ns]")
     a = detector.config.analysis
-    e_win, t_win = _edge_slice(response.reco_edges_MeV, a.energy_window_MeV), _edge_slice(t_edges, a.time_window_ns)
+    e_win, t_win = (
+        _edge_slice(response.reco_edges_MeV, a.energy_window_MeV),
+        _edge_slice(t_edges, a.time_window_ns),
+    )
 
     groups: dict[str, list[Component]] = {}
     multi_region = len(detector.regions) > 1

@@ -180,8 +180,12 @@ def _read_npz(p: Path):
             if missing:
                 raise ConfigError(f"response file '{p}': missing array(s) {', '.join(missing)}")
             eff = np.asarray(f["efficiency"], dtype=float) if "efficiency" in f else None
-            return (np.asarray(f["visible_edges_MeV"], float), np.asarray(f["reco_edges_MeV"], float),
-                    np.asarray(f["matrix"], float), eff)
+            return (
+                np.asarray(f["visible_edges_MeV"], float),
+                np.asarray(f["reco_edges_MeV"], float),
+                np.asarray(f["matrix"], float),
+                eff,
+            )
     except (OSError, ValueError) as exc:
         if isinstance(exc, ConfigError):
             raise
@@ -199,8 +203,9 @@ def _read_csv(p: Path):
         if missing:
             raise ConfigError(f"response file '{p}': missing column(s) {', '.join(missing)}")
         try:
-            rows = [[float(r[k]) for k in need] + [float(r["efficiency"]) if "efficiency" in cols else 1.0]
-                    for r in reader]
+            rows = [
+                [float(r[k]) for k in need] + [float(r["efficiency"]) if "efficiency" in cols else 1.0] for r in reader
+            ]
         except (TypeError, ValueError):
             raise ConfigError(f"response file '{p}': non-numeric value in a row") from None
     a = np.asarray(rows, dtype=float)
@@ -210,7 +215,9 @@ def _read_csv(p: Path):
     reco = np.unique(np.concatenate([a[:, 2], a[:, 3]]))
     i = np.searchsorted(vis, a[:, 0])
     j = np.searchsorted(reco, a[:, 2])
-    if np.any(vis[np.minimum(i + 1, vis.size - 1)] != a[:, 1]) or np.any(reco[np.minimum(j + 1, reco.size - 1)] != a[:, 3]):
+    if np.any(vis[np.minimum(i + 1, vis.size - 1)] != a[:, 1]) or np.any(
+        reco[np.minimum(j + 1, reco.size - 1)] != a[:, 3]
+    ):
         raise ConfigError(f"response file '{p}': bins do not tile (each *_hi must be the next *_lo)")
     matrix = np.zeros((vis.size - 1, reco.size - 1))
     matrix[i, j] = a[:, 4]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from scipy import stats
 
 from . import constants as c

@@ -134,8 +134,14 @@ class MinuitFit:
     covariance: np.ndarray
 
 
-def fit_minuit(model: NumpyModel, data: np.ndarray, aux: np.ndarray | None = None, *,
-               fixed: dict[str, float] | None = None, minos: bool = True) -> MinuitFit:
+def fit_minuit(
+    model: NumpyModel,
+    data: np.ndarray,
+    aux: np.ndarray | None = None,
+    *,
+    fixed: dict[str, float] | None = None,
+    minos: bool = True,
+) -> MinuitFit:
     """Fit one dataset with iminuit (MIGRAD, HESSE, and MINOS on the parameter of interest)."""
     from iminuit import Minuit
 
@@ -167,5 +173,12 @@ def fit_minuit(model: NumpyModel, data: np.ndarray, aux: np.ndarray | None = Non
             interval = (float(-me.lower), float(me.upper))
         except RuntimeError:
             pass
-    return MinuitFit(list(model.parameters), np.array(m.values), np.array(m.errors), interval, float(m.fval),
-                     bool(m.valid), np.array(m.covariance))
+    return MinuitFit(
+        list(model.parameters),
+        np.array(m.values),
+        np.array(m.errors),
+        interval,
+        float(m.fval),
+        bool(m.valid),
+        np.array(m.covariance),
+    )

@@ -95,7 +95,7 @@ class NumpyModel:
                         raise ValueError(f"modifier type '{m['type']}' ({m['name']}) is not supported")
                     if kinds.setdefault(m["name"], m["type"]) != m["type"]:
                         raise ValueError(f"modifier '{m['name']}' has two types")
-        names = [poi] + sorted(k for k in kinds if k != poi)
+        names = [poi, *sorted(k for k in kinds if k != poi)]
         P, S = len(names), len(samples)
         constrained = np.array([kinds[n] in ("normsys", "histosys") for n in names])
         init = np.where(constrained, 0.0, 1.0)
@@ -136,8 +136,22 @@ class NumpyModel:
         for obs in spec["observations"]:
             observed[offsets[obs["name"]]] = obs["data"]
         poly = _code4_coefficients(log_hi, log_lo)
-        return cls(names, init, lower, upper, constrained, sample_names, nominal, normfactor, log_hi, log_lo, poly,
-                   histosys, offsets, observed)
+        return cls(
+            names,
+            init,
+            lower,
+            upper,
+            constrained,
+            sample_names,
+            nominal,
+            normfactor,
+            log_hi,
+            log_lo,
+            poly,
+            histosys,
+            offsets,
+            observed,
+        )
 
     # ------------------------------------------------------------------------------------------
     def expected(self, theta: np.ndarray) -> np.ndarray:

@@ -1,0 +1,220 @@
+"""The binned likelihood of the flux measurement, as a pyhf workspace (PHYSICS.md section 8).
+
+Channels
+--------
+``beam``
+    Reconstructed energy x time since POT inside the analysis window, during the beam windows.
+``offbeam``
+    The anti-coincidence sideband: the same energy bins (time summed), live time = ratio x beam windows.
+    Only steady-state background lives there; it constrains that background's normalisation.
+
+Samples and modifiers
+---------------------
+Every neutrino-induced sample (signal ``nue_d_cc`` and the neutrino backgrounds) carries the parameter of
+interest ``flux_norm`` (the neutrinos per proton per flavour relative to the facility's nominal value)
+and the common systematics ``pot``, ``efficiency``, ``energy_scale``, ``energy_resolution``. Reactions on
+deuterons share ``xsec_nud`` and ``deuteron_count``; nu_e 16O CC has ``o16_model`` (Kolbe -> Nakazato as a
+shape and rate variation, mirrored for the other side); other reactions ``xsec_<channel>`` with their
+cross section's uncertainty. ``steady_state`` has the free ``steady_norm``; ``beam_neutrons`` has
+``beam_neutron_norm``. Sizes come from the detector's ``[systematics]`` and ``[backgrounds]`` tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backgrounds import BackgroundHistograms, background_histograms
+from ..detector import Detector
+from ..rates import Expectation, expect
+from ..source import Exposure, Source
+from .likelihood import NumpyModel
+
+POI = "flux_norm"
+DEUTERON_CHANNELS = ("nue_d_cc", "nc_d", "nuebar_d_cc")
+SIGNAL = "nue_d_cc"
+#: Parameters with no constraint term.
+FREE_PARAMETERS = (POI, "steady_norm")
+
+
+@dataclass
+class FluxModel:
+    """A workspace plus what it was built from.
+
+    Attributes
+    ----------
+    workspace : dict
+        The pyhf workspace (JSON-serialisable).
+    expectation : Expectation
+        The nominal rate-engine result.
+    backgrounds : BackgroundHistograms
+    beam_mask : bool array (n_E, n_t)
+        Which bins of the analysis window enter the ``beam`` channel (bins with zero expectation are dropped).
+    events_in_window : dict
+        Expected events per sample in the analysis window for this exposure.
+    """
+
+    workspace: dict
+    expectation: Expectation
+    backgrounds: BackgroundHistograms
+    beam_mask: np.ndarray
+    events_in_window: dict[str, float]
+
+    def numpy_model(self) -> NumpyModel:
+        return NumpyModel.from_workspace(self.workspace)
+
+    @property
+    def years(self) -> float:
+        return self.expectation.exposure.years
+
+    def energy_edges(self) -> np.ndarray:
+        e, _ = self.expectation.window_slices()
+        edges = self.expectation.response.reco_edges_MeV
+        return edges[e.start : e.stop + 1]
+
+    def time_edges(self) -> np.ndarray:
+        _, t = self.expectation.window_slices()
+        edges = self.expectation.detector.time_edges_ns
+        return edges[t.start : t.stop + 1]
+
+
+def build_model(detector: Detector, source: Source, exposure: Exposure, *, o16_model: str = "kolbe") -> FluxModel:
+    """Build the flux-measurement workspace for a detector, a source and an exposure (Asimov observations)."""
+    nominal = expect(detector, source, exposure, o16_model=o16_model)
+    other_o16 = "nakazato" if o16_model == "kolbe" else "kolbe"
+    alt = expect(detector, source, exposure, o16_model=other_o16)
+    syst = detector.config.systematics
+    scale_up = nominal.refold(
+        detector.make_response(energy_scale=detector.config.response.energy_scale + syst.energy_scale)
+    )
+    scale_dn = nominal.refold(
+        detector.make_response(energy_scale=detector.config.response.energy_scale - syst.energy_scale)
+    )
+    c0 = detector.config.response.resolution_constant
+    res_up = nominal.refold(detector.make_response(resolution_constant=c0 + syst.resolution_constant))
+    res_dn = nominal.refold(detector.make_response(resolution_constant=max(c0 - syst.resolution_constant, 0.0)))
+    bkg = background_histograms(nominal)
+    e_sl, t_sl = nominal.window_slices()
+
+    def window(arr: np.ndarray) -> np.ndarray:
+        return arr[e_sl, t_sl]
+
+    base_channels = sorted({c.channel for c in nominal.components if nominal.response.sees(c.visible_particle)})
+    samples: dict[str, np.ndarray] = {}
+    for ch in base_channels:
+        counts = nominal.in_window(ch)
+        if counts.sum() > 0:
+            samples[ch] = counts
+    cfg_bkg = detector.config.backgrounds
+    steady_on = window(bkg.steady_state_on)
+    neutrons = window(bkg.beam_neutrons)
+    total = sum(samples.values()) + steady_on + neutrons
+    mask = total > 0
+    rel_unc = {c.channel: c.rel_uncertainty for c in nominal.components}
+
+    def flat(a: np.ndarray) -> list[float]:
+        return [float(x) for x in a[mask]]
+
+    beam_samples = []
+    for ch, counts in samples.items():
+        mods: list[dict] = [
+            {"name": POI, "type": "normfactor", "data": None},
+            _normsys("pot", syst.pot),
+            _normsys("efficiency", syst.efficiency),
+            _histosys("energy_scale", scale_up.in_window(ch), scale_dn.in_window(ch), flat),
+            _histosys("energy_resolution", res_up.in_window(ch), res_dn.in_window(ch), flat),
+        ]
+        if ch in DEUTERON_CHANNELS:
+            mods.append(_normsys("xsec_nud", rel_unc[SIGNAL] if SIGNAL in rel_unc else rel_unc[ch]))
+            mods.append(_normsys("deuteron_count", syst.deuteron_count))
+        elif ch == "nue_o16_cc":
+            up = alt.in_window(ch)
+            mods.append(_histosys("o16_model", up, np.clip(2 * counts - up, 0, None), flat))
+        elif rel_unc.get(ch, 0) > 0:
+            mods.append(_normsys(f"xsec_{ch}", rel_unc[ch]))
+        beam_samples.append({"name": ch, "data": flat(counts), "modifiers": [m for m in mods if m]})
+    if neutrons.sum() > 0:
+        beam_samples.append(
+            {
+                "name": "beam_neutrons",
+                "data": flat(neutrons),
+                "modifiers": [_normsys("beam_neutron_norm", cfg_bkg.beam_neutron_rel_uncertainty)],
+            }
+        )
+    channels = []
+    has_steady = steady_on.sum() > 0
+    if has_steady:
+        beam_samples.append(
+            {
+                "name": "steady_state",
+                "data": flat(steady_on),
+                "modifiers": [{"name": "steady_norm", "type": "normfactor", "data": None}],
+            }
+        )
+        off = window(bkg.steady_state_off).sum(axis=1)
+        channels.append(
+            {
+                "name": "offbeam",
+                "samples": [
+                    {
+                        "name": "steady_state",
+                        "data": [float(x) for x in off],
+                        "modifiers": [{"name": "steady_norm", "type": "normfactor", "data": None}],
+                    }
+                ],
+            }
+        )
+    channels.insert(0, {"name": "beam", "samples": beam_samples})
+    for ch in channels:
+        for s in ch["samples"]:
+            s["modifiers"] = [m for m in s["modifiers"] if m is not None]
+    observations = [
+        {"name": ch["name"], "data": [float(v) for v in np.sum([s["data"] for s in ch["samples"]], axis=0)]}
+        for ch in channels
+    ]
+    params = [{"name": POI, "bounds": [[0.0, 5.0]], "inits": [1.0]}]
+    if has_steady:
+        params.append({"name": "steady_norm", "bounds": [[0.0, 10.0]], "inits": [1.0]})
+    workspace = {
+        "channels": channels,
+        "observations": observations,
+        "measurements": [{"name": "flux", "config": {"poi": POI, "parameters": params}}],
+        "version": "1.0.0",
+    }
+    events = {name: float(arr.sum()) for name, arr in samples.items()}
+    events["beam_neutrons"] = float(neutrons.sum())
+    events["steady_state"] = float(steady_on.sum())
+    return FluxModel(workspace, nominal, bkg, mask, events)
+
+
+def _normsys(name: str, rel: float) -> dict | None:
+    """A symmetric normalisation systematic (hi = 1 + rel, lo = 1 - rel), or None if rel is 0."""
+    if rel <= 0:
+        return None
+    return {"name": name, "type": "normsys", "data": {"hi": 1.0 + rel, "lo": max(1.0 - rel, 1e-3)}}
+
+
+def _histosys(name: str, up: np.ndarray, down: np.ndarray, flat) -> dict | None:
+    return {"name": name, "type": "histosys", "data": {"hi_data": flat(up), "lo_data": flat(down)}}
+
+
+def scale_workspace(workspace: dict, factor: float) -> dict:
+    """A copy of ``workspace`` with every expected and observed count multiplied by ``factor``.
+
+    Every sample is proportional to the exposure (neutrino-induced, beam neutrons, and the steady state
+    through the beam live time), so this is the workspace for ``factor`` times the exposure.
+    """
+    import copy
+
+    ws = copy.deepcopy(workspace)
+    for ch in ws["channels"]:
+        for s in ch["samples"]:
+            s["data"] = [x * factor for x in s["data"]]
+            for m in s["modifiers"]:
+                if m["type"] == "histosys":
+                    m["data"]["hi_data"] = [x * factor for x in m["data"]["hi_data"]]
+                    m["data"]["lo_data"] = [x * factor for x in m["data"]["lo_data"]]
+    for obs in ws["observations"]:
+        obs["data"] = [x * factor for x in obs["data"]]
+    return ws

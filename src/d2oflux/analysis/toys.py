@@ -1,0 +1,92 @@
+"""Pseudo-experiments: draw data from the model, fit each, and check pulls and coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from .fitter import fit_batch
+from .likelihood import NumpyModel
+
+
+@dataclass
+class ToyResult:
+    """Summary of a toy study of the parameter of interest (fitted values are fractions of nominal).
+
+    Each statistic comes with its statistical error from the finite number of toys.
+    """
+
+    ntoys: int
+    seed: int
+    n_converged: int
+    pull_mean: float
+    pull_mean_error: float
+    pull_width: float
+    pull_width_error: float
+    coverage_68: float
+    coverage_68_error: float
+    fitted_mean: float
+    fitted_spread: float
+    fitted_spread_error: float
+    mean_reported_error: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def draw_toys(nm: NumpyModel, ntoys: int, rng: np.random.Generator, theta: np.ndarray | None = None):
+    """Poisson main data and unit-Gaussian auxiliary data at ``theta`` (default: nominal)."""
+    truth = nm.init if theta is None else theta
+    lam = nm.expected(truth)[0]
+    data = rng.poisson(lam, size=(ntoys, lam.size)).astype(float)
+    aux = np.where(nm.constrained, truth + rng.standard_normal((ntoys, truth.size)), 0.0)
+    return data, aux
+
+
+def run_toys(nm: NumpyModel, ntoys: int, seed: int, *, chunk: int = 1000, progress: bool = False) -> ToyResult:
+    """Fit ``ntoys`` pseudo-experiments drawn at the nominal parameters, seeded by ``seed``."""
+    if ntoys < 2:
+        raise ConfigError(f"--ntoys: expected at least 2 toys, got {ntoys}")
+    rng = np.random.default_rng(seed)
+    truth = nm.init[nm.poi_index]
+    mu, err, ok = [], [], []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=ntoys, desc="toy fits", unit="toy", file=__import__("sys").stderr)
+    for start in range(0, ntoys, chunk):
+        n = min(chunk, ntoys - start)
+        data, aux = draw_toys(nm, n, rng)
+        fit = fit_batch(nm, data, aux)
+        mu.append(fit.theta[:, nm.poi_index])
+        err.append(fit.errors[:, nm.poi_index])
+        ok.append(fit.converged & (fit.errors[:, nm.poi_index] > 0))
+        if bar is not None:
+            bar.update(n)
+    if bar is not None:
+        bar.close()
+    mu_a, err_a, ok_a = np.concatenate(mu), np.concatenate(err), np.concatenate(ok)
+    mu_a, err_a = mu_a[ok_a], err_a[ok_a]
+    n = mu_a.size
+    pulls = (mu_a - truth) / err_a
+    cover = float(np.mean(np.abs(mu_a - truth) <= err_a))
+    width = float(np.std(pulls, ddof=1))
+    spread = float(np.std(mu_a, ddof=1))
+    return ToyResult(
+        ntoys=ntoys,
+        seed=seed,
+        n_converged=int(n),
+        pull_mean=float(np.mean(pulls)),
+        pull_mean_error=width / np.sqrt(n),
+        pull_width=width,
+        pull_width_error=width / np.sqrt(2 * (n - 1)),
+        coverage_68=cover,
+        coverage_68_error=float(np.sqrt(cover * (1 - cover) / n)),
+        fitted_mean=float(np.mean(mu_a)),
+        fitted_spread=spread,
+        fitted_spread_error=spread / np.sqrt(2 * (n - 1)),
+        mean_reported_error=float(np.mean(err_a)),
+    )
