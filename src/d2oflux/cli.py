@@ -242,6 +242,22 @@ def toys(
     )
 
 
+@app.command()
+def report(
+    detector: DetectorOpt = "d2o-module1",
+    years: Annotated[
+        str, typer.Option("--years", help="Comma-separated SNS-years for the projection.")
+    ] = "0.5,1,2,3,5",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("d2oflux-report"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the validation toys.")] = 20261125,
+) -> None:
+    """The flux-normalisation study: report.html, summary.json and figures (PNG + PDF) in one folder."""
+    from .report import make_report
+
+    make_report(detector, parse_years(years), output, seed=seed, progress=sys.stderr.isatty())
+    typer.echo(f"wrote {output}/report.html (open it in a browser), summary.json and figures")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every input error into one line and exit status 2."""
     try:
