@@ -8,12 +8,12 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import mplhep
+import numpy as np
 
-from . import constants as c  # noqa: E402
-from .source import PIDAR_FLAVOURS, TimingModel, spectrum_pdf  # noqa: E402
+from . import constants as c
+from .source import TimingModel, spectrum_pdf
 
 FLAVOUR_LABEL = {"nu_mu": r"$\nu_\mu$", "nu_e": r"$\nu_e$", "anti_nu_mu": r"$\bar\nu_\mu$", "anti_nu_e": r"$\bar\nu_e$"}
 CHANNEL_LABEL = {
@@ -52,8 +52,13 @@ def source_figure(timing: TimingModel) -> plt.Figure:
     ax1.legend(loc="upper left")
     t = np.linspace(0, 8000, 1601)
     ax2.plot(t, timing.pot_pdf(t), color="k", ls="--", label="protons on target")
-    for f, col in zip(PIDAR_FLAVOURS, ("C2", "C0", "C1"), strict=True):
-        ax2.plot(t, timing.pdf(f, t), color=col, label=FLAVOUR_LABEL[f])
+    ax2.plot(t, timing.pdf("nu_mu", t), color="C2", label=FLAVOUR_LABEL["nu_mu"] + r" (prompt, $\tau_\pi$)")
+    ax2.plot(
+        t,
+        timing.pdf("nu_e", t),
+        color="C0",
+        label=FLAVOUR_LABEL["nu_e"] + ", " + FLAVOUR_LABEL["anti_nu_mu"] + r" (delayed, $\tau_\mu$; identical)",
+    )
     ax2.set_yscale("log")
     ax2.set_ylim(1e-6, 5e-3)
     ax2.set_xlabel("Time since POT clock zero [ns]")
@@ -67,9 +72,12 @@ def cross_section_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> pl
     """Cross sections [cm^2] vs neutrino energy on a log scale; ``curves`` maps a label to (E, sigma)."""
     _style()
     fig, ax = plt.subplots(figsize=(10, 7))
+    colours = plt.get_cmap("tab20").colors
     for i, (label, (E, s)) in enumerate(curves.items()):
         ok = s > 0
-        ax.plot(E[ok], s[ok], label=label, ls="-" if i < 10 else "--")
+        ax.plot(
+            E[ok], s[ok], label=label, color=colours[(2 * i) % 20 + (i >= 10)], ls="--" if "CEvNS" in label else "-"
+        )
     ax.set_yscale("log")
     ax.set_xlim(0, 60)
     ax.set_ylim(1e-44, 1e-37)
@@ -108,14 +116,18 @@ def time_figure(edges: np.ndarray, curves: dict[str, np.ndarray]) -> plt.Figure:
     _style()
     fig, ax = plt.subplots(figsize=(10, 7))
     widths = np.diff(edges)
-    for k in sorted(curves, key=lambda k: -curves[k].sum()):
-        if curves[k].sum() <= 0:
-            continue
-        mplhep.histplot(curves[k] / widths, edges, ax=ax, label=CHANNEL_LABEL.get(k, k))
+    colours = plt.get_cmap("tab20").colors
+    shown = [k for k in sorted(curves, key=lambda k: -curves[k].sum()) if curves[k].sum() > 1e-3]
+    for i, k in enumerate(shown):
+        mplhep.histplot(
+            curves[k] / widths, edges, ax=ax, label=CHANNEL_LABEL.get(k, k), color=colours[(2 * i) % 20 + (i >= 10)]
+        )
     ax.set_yscale("log")
+    top = max(curves[k].max() / widths.min() for k in shown)
+    ax.set_ylim(top * 1e-6, top * 30)
     ax.set_xlabel("Time since POT clock zero [ns]")
     ax.set_ylabel("Selected events per ns per SNS-year")
-    ax.legend(loc="upper right", fontsize=11)
+    ax.legend(loc="upper right", fontsize=10, ncol=2)
     fig.tight_layout()
     return fig
 
@@ -152,7 +164,7 @@ def propagation_figure(rows) -> plt.Figure:
     fig, ax = plt.subplots()
     x = np.arange(len(rows))
     n = np.array([r.cevns_detected_per_year for r in rows])
-    ax.bar(x, n, color="C7", alpha=0.5, label="predicted CEvNS events")
+    ax.bar(x, n, width=0.5, color="0.8", label="predicted CEvNS events")
     ax.errorbar(
         x - 0.1,
         n,
@@ -175,6 +187,7 @@ def propagation_figure(rows) -> plt.Figure:
     )
     ax.set_xticks(x, [r.detector for r in rows])
     ax.set_ylabel("CEvNS events per SNS-year")
-    ax.legend(loc="upper left")
+    ax.set_ylim(0, 1.45 * n.max())
+    ax.legend(loc="upper right")
     fig.tight_layout()
     return fig

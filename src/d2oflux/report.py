@@ -128,7 +128,7 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
 
     exp = model.expectation
     _save(plots.source_figure(src.timing), folder, "fig1_source")
-    _save(plots.cross_section_figure(cross_section_curves(np.linspace(0.5, 60, 600))), folder, "fig2_cross_sections")
+    _save(plots.cross_section_figure(cross_section_curves(np.linspace(0.5, 55, 546))), folder, "fig2_cross_sections")
     e_sl, t_sl = exp.window_slices()
     reco_edges = exp.response.reco_edges_MeV
     bkg = model.backgrounds
@@ -152,6 +152,26 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
     _save(plots.sensitivity_figure(sens["years"], sens["stat_only"], sens["total"], today), folder, "fig5_sensitivity")
     _save(plots.impacts_figure(sens["impacts"], max(sens["years"])), folder, "fig6_impacts")
     _save(plots.propagation_figure(rows), folder, "fig7_propagation")
+
+
+def cross_section_curves(E_MeV: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Cross sections per target for the report's figure 2: label -> (E [MeV], sigma [cm^2])."""
+    from .xsec import CEvNSCrossSection, DeuteronNC, InverseBetaDecay, NueDeuteronCC, NuElectronES, NueO16CC
+
+    curves = {
+        r"$\nu_e d$ CC (NSAPMGK)": NueDeuteronCC(),
+        r"$\nu d$ NC": DeuteronNC("nu_e"),
+        r"$\nu_e\,^{16}$O CC (Kolbe)": NueO16CC("kolbe"),
+        r"$\nu_e\,^{16}$O CC (Nakazato)": NueO16CC("nakazato"),
+        r"$\nu_e e$ ES": NuElectronES("nu_e"),
+        r"$\nu_\mu e$ ES": NuElectronES("nu_mu"),
+        r"$\bar\nu_\mu e$ ES": NuElectronES("anti_nu_mu"),
+        r"$\bar\nu_e p$ IBD": InverseBetaDecay(),
+    }
+    out = {label: (E_MeV, xs.sigma(E_MeV)) for label, xs in curves.items()}
+    for sym in ("Na", "Ar", "Ge", "I", "Cs"):
+        out[f"CEvNS {sym}"] = (E_MeV, CEvNSCrossSection(sym, "nu_e").sigma(E_MeV))
+    return out
 
 
 def fmt(value: float) -> str:

@@ -66,7 +66,7 @@ def read_events(path: str | Path) -> dict[str, np.ndarray]:
     if np.any(out["time_ns"] < 0):
         raise ConfigError(f"event file '{path}': negative time_ns (times are measured from the window start)")
     window = np.asarray([str(v).strip() for v in cols["window"]])
-    unknown = sorted(set(window) - {"on", "off"})
+    unknown = sorted(set(window.tolist()) - {"on", "off"})
     if unknown:
         raise ConfigError(f"event file '{path}': unknown window label {unknown[0]!r}; expected 'on' or 'off'")
     out["window"] = window

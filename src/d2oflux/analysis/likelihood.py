@@ -30,7 +30,7 @@ SUPPORTED = ("normfactor", "normsys", "histosys")
 
 @dataclass
 class NumpyModel:
-    """Arrays describing a pyhf workspace (one measurement).
+    """Arrays describing a pyhf workspace (one measurement), grouped by parameter for fast evaluation.
 
     Attributes
     ----------
@@ -42,8 +42,16 @@ class NumpyModel:
         Whether the parameter has a unit Gaussian constraint (normsys, histosys).
     nominal : array (S, B)
         Nominal counts of every sample over the concatenated bins of all channels.
+    normfactors : dict
+        Parameter index -> indices of the samples it multiplies.
+    normsys : dict
+        Parameter index -> (sample indices, ln hi, ln lo, code-4 coefficients (n, 6)).
+    histosys : dict
+        Parameter index -> (sample indices, up - nom (n, B), nom - down (n, B)).
     channel_slices : dict
         Bin range of each channel.
+    observed : array (B,)
+        The workspace's observations.
     """
 
     parameters: list[str]
@@ -53,11 +61,9 @@ class NumpyModel:
     constrained: np.ndarray
     sample_names: list[str]
     nominal: np.ndarray
-    normfactor: np.ndarray  # (S, P) bool
-    log_hi: np.ndarray  # (S, P) ln(hi), 0 where no normsys
-    log_lo: np.ndarray  # (S, P) ln(lo)
-    poly: np.ndarray  # (S, P, 6) code-4 polynomial coefficients c_1..c_6
-    histosys: list[tuple[int, int, np.ndarray, np.ndarray]]  # (sample, param, up - nom, nom - down)
+    normfactors: dict[int, np.ndarray]
+    normsys: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    histosys: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
     channel_slices: dict[str, slice]
     observed: np.ndarray
 
@@ -88,54 +94,61 @@ class NumpyModel:
         kinds: dict[str, str] = {}
         samples: list[tuple[str, str, dict]] = []
         for ch in channels:
-            for s in ch["samples"]:
-                samples.append((ch["name"], s["name"], s))
-                for m in s["modifiers"]:
+            for smp in ch["samples"]:
+                samples.append((ch["name"], smp["name"], smp))
+                for m in smp["modifiers"]:
                     if m["type"] not in SUPPORTED:
                         raise ValueError(f"modifier type '{m['type']}' ({m['name']}) is not supported")
                     if kinds.setdefault(m["name"], m["type"]) != m["type"]:
                         raise ValueError(f"modifier '{m['name']}' has two types")
         names = [poi, *sorted(k for k in kinds if k != poi)]
-        P, S = len(names), len(samples)
         constrained = np.array([kinds[n] in ("normsys", "histosys") for n in names])
         init = np.where(constrained, 0.0, 1.0)
         lower = np.where(constrained, -5.0, 0.0)
         upper = np.where(constrained, 5.0, 10.0)
-        for p in config.get("parameters", []):
-            if p["name"] in names:
-                i = names.index(p["name"])
-                if "inits" in p:
-                    init[i] = p["inits"][0]
-                if "bounds" in p:
-                    lower[i], upper[i] = p["bounds"][0]
-        nominal = np.zeros((S, n_bins))
-        normfactor = np.zeros((S, P), dtype=bool)
-        log_hi = np.zeros((S, P))
-        log_lo = np.zeros((S, P))
-        histosys = []
+        for par in config.get("parameters", []):
+            if par["name"] in names:
+                i = names.index(par["name"])
+                if "inits" in par:
+                    init[i] = par["inits"][0]
+                if "bounds" in par:
+                    lower[i], upper[i] = par["bounds"][0]
+        nominal = np.zeros((len(samples), n_bins))
+        nf: dict[int, list[int]] = {}
+        ns: dict[int, list[tuple[int, float, float]]] = {}
+        hs: dict[int, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         sample_names = []
-        for si, (ch, sname, s) in enumerate(samples):
+        for si, (ch, sname, smp) in enumerate(samples):
             sl = offsets[ch]
-            nom = np.asarray(s["data"], dtype=float)
+            nom = np.asarray(smp["data"], dtype=float)
             nominal[si, sl] = nom
             sample_names.append(f"{ch}/{sname}")
-            for m in s["modifiers"]:
+            for m in smp["modifiers"]:
                 pi = names.index(m["name"])
                 if m["type"] == "normfactor":
-                    normfactor[si, pi] = True
+                    nf.setdefault(pi, []).append(si)
                 elif m["type"] == "normsys":
-                    log_hi[si, pi] = np.log(m["data"]["hi"])
-                    log_lo[si, pi] = np.log(m["data"]["lo"])
+                    ns.setdefault(pi, []).append((si, np.log(m["data"]["hi"]), np.log(m["data"]["lo"])))
                 else:
                     up = np.zeros(n_bins)
                     down = np.zeros(n_bins)
                     up[sl] = np.asarray(m["data"]["hi_data"], float) - nom
                     down[sl] = nom - np.asarray(m["data"]["lo_data"], float)
-                    histosys.append((si, pi, up, down))
+                    hs.setdefault(pi, []).append((si, up, down))
+        normfactors = {p: np.array(v) for p, v in nf.items()}
+        normsys = {}
+        for p, entries in ns.items():
+            idx = np.array([e[0] for e in entries])
+            lh = np.array([e[1] for e in entries])
+            ll = np.array([e[2] for e in entries])
+            normsys[p] = (idx, lh, ll, _code4_coefficients(lh, ll))
+        histosys = {
+            p: (np.array([e[0] for e in v]), np.array([e[1] for e in v]), np.array([e[2] for e in v]))
+            for p, v in hs.items()
+        }
         observed = np.zeros(n_bins)
         for obs in spec["observations"]:
             observed[offsets[obs["name"]]] = obs["data"]
-        poly = _code4_coefficients(log_hi, log_lo)
         return cls(
             names,
             init,
@@ -144,59 +157,49 @@ class NumpyModel:
             constrained,
             sample_names,
             nominal,
-            normfactor,
-            log_hi,
-            log_lo,
-            poly,
+            normfactors,
+            normsys,
             histosys,
             offsets,
             observed,
         )
 
     # ------------------------------------------------------------------------------------------
+    def _state(self, theta: np.ndarray, order: int):
+        """Pieces of the model at ``theta`` (T, P), with derivatives up to ``order``.
+
+        Returns base (T, S, B) after histosys shifts, the multiplicative factors f (T, S, P) of every
+        (sample, parameter) pair (1 where the parameter does not act multiplicatively), and for order >= 1
+        their first and second derivatives, plus the histosys coefficient derivatives.
+        """
+        T, P = theta.shape
+        S = self.nominal.shape[0]
+        base = np.broadcast_to(self.nominal, (T, *self.nominal.shape)).copy()
+        hist_coef = {}
+        for p, (idx, up, down) in self.histosys.items():
+            cu, cd, dcu, dcd, ddcu, ddcd = _code4p_coefficients(theta[:, p])
+            base[:, idx, :] += cu[:, None, None] * up[None] + cd[:, None, None] * down[None]
+            hist_coef[p] = (dcu, dcd, ddcu, ddcd)
+        f = np.ones((T, S, P))
+        d = np.zeros((T, S, P)) if order else None
+        dd = np.zeros((T, S, P)) if order else None
+        for p, idx in self.normfactors.items():
+            f[:, idx, p] = theta[:, p : p + 1]
+            if order:
+                d[:, idx, p] = 1.0
+        for p, (idx, lh, ll, coef) in self.normsys.items():
+            v, dv, ddv = _code4(theta[:, p : p + 1], lh, ll, coef)
+            f[:, idx, p] = v
+            if order:
+                d[:, idx, p] = dv
+                dd[:, idx, p] = ddv
+        return base, f, d, dd, hist_coef
+
     def expected(self, theta: np.ndarray) -> np.ndarray:
         """Expected counts per bin, shape (T, B) for parameters of shape (T, P)."""
-        base, factor = self._pieces(np.atleast_2d(theta))
-        return np.einsum("ts,tsb->tb", factor, base)
-
-    def _pieces(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        base, normsys, _, nfvals = self._parts(theta)
-        return base, normsys.prod(axis=2) * nfvals.prod(axis=2)
-
-    def _parts(self, theta: np.ndarray):
-        """Histosys-shifted counts (T, S, B), normsys factors and their derivatives (T, S, P), normfactors."""
-        base = np.broadcast_to(self.nominal, (theta.shape[0], *self.nominal.shape)).copy()
-        for si, pi, up, down in self.histosys:
-            a = theta[:, pi : pi + 1]
-            base[:, si, :] += _code4p(a, up, down)[0]
-        a = np.broadcast_to(theta[:, None, :], (theta.shape[0], *self.log_hi.shape))
-        f, df = _code4(a, self.log_hi, self.log_lo, self.poly)
-        nfvals = np.where(self.normfactor[None], theta[:, None, :], 1.0)
-        return base, f, df, nfvals
-
-    def jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected counts (T, B) and their derivatives with respect to the parameters (T, P, B)."""
         theta = np.atleast_2d(theta)
-        base, f, df, nfvals = self._parts(theta)
-        fprod = f.prod(axis=2)
-        factor = fprod * nfvals.prod(axis=2)
-        lam_s = base * factor[:, :, None]  # (T, S, B)
-        lam = lam_s.sum(axis=1)
-        T, P = theta.shape
-        J = np.zeros((T, P, self.n_bins))
-        has_normsys = (self.log_hi != 0) | (self.log_lo != 0)
-        for p in range(P):
-            if self.normfactor[:, p].any():
-                others = nfvals.copy()
-                others[:, :, p] = 1.0
-                coef = fprod * others.prod(axis=2) * self.normfactor[:, p]
-                J[:, p] += np.einsum("ts,tsb->tb", coef, base)
-            if has_normsys[:, p].any():
-                J[:, p] += np.einsum("ts,tsb->tb", df[:, :, p] / f[:, :, p], lam_s)
-        for si, pi, up, down in self.histosys:
-            a = theta[:, pi : pi + 1]
-            J[:, pi] += factor[:, si : si + 1] * _code4p(a, up, down)[1]
-        return lam, J
+        base, f, *_ = self._state(theta, 0)
+        return np.einsum("ts,tsb->tb", f.prod(axis=2), base)
 
     def nll(self, theta: np.ndarray, data: np.ndarray, aux: np.ndarray | None = None) -> np.ndarray:
         """Negative log likelihood (constant terms dropped), shape (T,)."""
@@ -208,14 +211,53 @@ class NumpyModel:
         aux = np.zeros_like(theta) if aux is None else np.broadcast_to(aux, theta.shape)
         return term.sum(axis=1) + 0.5 * (((theta - aux) ** 2) * self.constrained).sum(axis=1)
 
+    def derivatives(self, theta: np.ndarray, data: np.ndarray, aux: np.ndarray | None = None, *, hessian: bool = True):
+        """Gradient (T, P), exact Hessian (T, P, P) and Fisher information (T, P, P) of :meth:`nll`.
+
+        The Hessian is analytic: ``sum_b [n_b/lam_b^2 J J^T + (1 - n_b/lam_b) d2 lam_b]`` plus the constraints;
+        the Fisher information replaces the data by the expectation in the first term and drops the second.
+        """
+        theta = np.atleast_2d(theta)
+        _T, P = theta.shape
+        base, f, d, dd, hist_coef = self._state(theta, 1)
+        F = f.prod(axis=2)  # (T, S)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(f != 0, d / f, 0.0)  # d ln f
+            h = np.where(f != 0, dd / f, 0.0)
+        lam_s = base * F[:, :, None]
+        lam = lam_s.sum(axis=1)
+        data = np.broadcast_to(data, lam.shape)
+        J = np.einsum("tsb,tsp->tpb", lam_s, g)
+        for p, (idx, up, down) in self.histosys.items():
+            dcu, dcd, _, _ = hist_coef[p]
+            Fi = F[:, idx]
+            J[:, p] += dcu[:, None] * (Fi @ up) + dcd[:, None] * (Fi @ down)
+        W = 1.0 - data / lam
+        aux = np.zeros_like(theta) if aux is None else np.broadcast_to(aux, theta.shape)
+        constraint = self.constrained.astype(float)
+        grad = np.einsum("tb,tpb->tp", W, J) + (theta - aux) * constraint
+        fisher = np.einsum("tpb,tqb->tpq", J / lam[:, None, :], J) + np.diag(constraint)
+        if not hessian:
+            return grad, None, fisher
+        H = np.einsum("tpb,tqb->tpq", J * (data / lam**2)[:, None, :], J) + np.diag(constraint)
+        A = np.einsum("tb,tsb->ts", W, base) * F  # (T, S)
+        second = np.einsum("ts,tsp,tsq->tpq", A, g, g)
+        diag = np.einsum("ts,tsp->tp", A, h - g * g)
+        second[:, np.arange(P), np.arange(P)] += diag
+        for p, (idx, up, down) in self.histosys.items():
+            dcu, dcd, ddcu, ddcd = hist_coef[p]
+            Wu = W @ up.T  # (T, n)
+            Wd = W @ down.T
+            Dh = (dcu[:, None] * Wu + dcd[:, None] * Wd) * F[:, idx]  # (T, n)
+            cross = np.einsum("tn,tnq->tq", Dh, g[:, idx, :])
+            second[:, p, :] += cross
+            second[:, :, p] += cross
+            second[:, p, p] += ((ddcu[:, None] * Wu + ddcd[:, None] * Wd) * F[:, idx]).sum(axis=1)
+        return grad, H + second, fisher
+
     def gradient(self, theta, data, aux=None) -> np.ndarray:
         """Gradient of :meth:`nll`, shape (T, P)."""
-        theta = np.atleast_2d(theta)
-        lam, J = self.jacobian(theta)
-        data = np.broadcast_to(data, lam.shape)
-        aux = np.zeros_like(theta) if aux is None else np.broadcast_to(aux, theta.shape)
-        w = 1.0 - data / lam
-        return np.einsum("tb,tpb->tp", w, J) + (theta - aux) * self.constrained
+        return self.derivatives(theta, data, aux, hessian=False)[0]
 
     def asimov(self, theta: np.ndarray | None = None) -> np.ndarray:
         """Expected data at ``theta`` (default: initial values), shape (B,)."""
@@ -242,26 +284,37 @@ def _code4_coefficients(log_hi: np.ndarray, log_lo: np.ndarray) -> np.ndarray:
     return b @ _CODE4_AINV.T
 
 
-def _code4(a, log_hi, log_lo, poly):
-    """Normsys code-4 factor and its derivative for parameters ``a`` (broadcast with the other arrays)."""
-    powers = np.stack([a**k for k in range(1, 7)], axis=-1)
-    dpowers = np.stack([k * a ** (k - 1) for k in range(1, 7)], axis=-1)
-    inner = 1.0 + (poly * powers).sum(axis=-1)
-    dinner = (poly * dpowers).sum(axis=-1)
+def _code4(a, log_hi, log_lo, coef):
+    """Normsys code-4 factor and its first and second derivatives; ``a`` (T, 1), the rest (n,) or (n, 6)."""
+    powers = np.stack([a**k for k in range(7)], axis=-1)  # (T, 1, 7): a^0 .. a^6
+    k = np.arange(1, 7)
+    inner = 1.0 + (coef * powers[..., 1:]).sum(axis=-1)
+    dinner = (coef * k * powers[..., :6]).sum(axis=-1)
+    ddinner = (coef[..., 1:] * (k[1:] * (k[1:] - 1)) * powers[..., :5]).sum(axis=-1)
     up = np.exp(a * log_hi)
     down = np.exp(-a * log_lo)
-    f = np.where(a >= 1, up, np.where(a <= -1, down, inner))
-    df = np.where(a >= 1, log_hi * up, np.where(a <= -1, -log_lo * down, dinner))
-    return f, df
+    above, below = a >= 1, a <= -1
+    f = np.where(above, up, np.where(below, down, inner))
+    df = np.where(above, log_hi * up, np.where(below, -log_lo * down, dinner))
+    ddf = np.where(above, log_hi**2 * up, np.where(below, log_lo**2 * down, ddinner))
+    return f, df, ddf
 
 
-def _code4p(a, up, down):
-    """Histosys code-4p shift and its derivative; ``up`` = hi - nom, ``down`` = nom - lo."""
-    S = 0.5 * (up + down)
-    A = 0.0625 * (up - down)
+def _code4p_coefficients(a: np.ndarray):
+    """Histosys code-4p as ``shift = cu * (up - nom) + cd * (nom - down)``: cu, cd and their derivatives.
+
+    Inside |a| <= 1: ``a S + P(a) A`` with S = (u + d)/2, A = (u - d)/16, P = 15a^2 - 10a^4 + 3a^6, so
+    cu = a/2 + P/16 and cd = a/2 - P/16; outside, a times the up (a > 1) or down (a < -1) difference.
+    """
     a2 = a * a
-    inner = a * S + a2 * (15.0 + a2 * (3.0 * a2 - 10.0)) * A
-    dinner = S + (30.0 * a - 40.0 * a2 * a + 18.0 * a2 * a2 * a) * A
-    shift = np.where(a > 1, a * up, np.where(a < -1, a * down, inner))
-    dshift = np.where(a > 1, up, np.where(a < -1, down, dinner))
-    return shift, dshift
+    P = a2 * (15.0 + a2 * (3.0 * a2 - 10.0))
+    dP = 30.0 * a - 40.0 * a2 * a + 18.0 * a2 * a2 * a
+    ddP = 30.0 - 120.0 * a2 + 90.0 * a2 * a2
+    above, below = a > 1, a < -1
+    zero = np.zeros_like(a)
+    cu = np.where(above, a, np.where(below, zero, 0.5 * a + P / 16))
+    cd = np.where(above, zero, np.where(below, a, 0.5 * a - P / 16))
+    dcu = np.where(above, 1.0, np.where(below, 0.0, 0.5 + dP / 16))
+    dcd = np.where(above, 0.0, np.where(below, 1.0, 0.5 - dP / 16))
+    ddcu = np.where(above | below, 0.0, ddP / 16)
+    return cu, cd, dcu, dcd, ddcu, -ddcu
