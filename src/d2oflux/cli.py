@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from .errors import ConfigError
@@ -260,19 +259,21 @@ def report(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every input error into one line and exit status 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, standalone_mode=False, prog_name="d2oflux")
+        app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
     except ConfigError as exc:
         print(f"d2oflux: error: {exc}", file=sys.stderr)
         return 2
-    except click.exceptions.UsageError as exc:
-        print(f"d2oflux: error: {exc.format_message()}", file=sys.stderr)
-        return 2
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
         print("d2oflux: aborted", file=sys.stderr)
         return 130
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors: unknown option, missing value, bad type
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        print(f"d2oflux: error: {' '.join(message.split())}", file=sys.stderr)
+        return 2
     return 0
 
 

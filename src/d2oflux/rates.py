@@ -15,6 +15,7 @@ Units: MeV, ns; counts are expected numbers of events for the given exposure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import hist
@@ -24,6 +25,7 @@ from .detector import Detector
 from .response import Response
 from .source import Exposure, Source, spectrum_nodes
 from .xsec import cross_sections_for_target
+from .xsec.base import CrossSection
 
 
 @dataclass
@@ -124,6 +126,7 @@ def expect(
     *,
     o16_model: str = "kolbe",
     response: Response | None = None,
+    cross_sections: Callable[[str, tuple[str, ...]], list[CrossSection]] | None = None,
 ) -> Expectation:
     """Expected interactions and detected counts per channel.
 
@@ -139,12 +142,22 @@ def expect(
         Model of nu_e 16O CC.
     response : Response, optional
         Overrides the detector's own response.
+    cross_sections : callable, optional
+        ``(target, flavours) -> [CrossSection, ...]`` replacing the built-in registry (e.g. SNOwGLoBES
+        tables for a like-for-like comparison); default :func:`d2oflux.xsec.cross_sections_for_target`.
 
     Returns
     -------
     Expectation
     """
     response = response or detector.response
+    if cross_sections is None:
+
+        def provider(target: str, flavours: tuple[str, ...]) -> list[CrossSection]:
+            return cross_sections_for_target(target, flavours, o16_model=o16_model)
+
+    else:
+        provider = cross_sections
     fluence = source.fluence_per_cm2(exposure, detector.distance_m)
     nu_edges = detector.neutrino_edges_MeV
     vis_edges = response.visible_edges_MeV
@@ -153,7 +166,7 @@ def expect(
     components: list[Component] = []
     for region in detector.regions:
         for target, n_targets in region.targets().items():
-            for xs in cross_sections_for_target(target, tuple(fluence), o16_model=o16_model):
+            for xs in provider(target, tuple(fluence)):
                 if xs.visible_particle == "nuclear_recoil" and not response.sees("nuclear_recoil"):
                     continue  # CEvNS only where the detector sees nuclear recoils
                 E, w = nodes[xs.flavour]

@@ -1,0 +1,82 @@
+"""The command line: output formats and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from d2oflux.cli import main
+
+CHANNELS = {"nue_d_cc", "nc_d", "nue_o16_cc", "nc_o16", "es_nue", "es_numu", "es_anumu", "ibd_h"}
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rates_json_is_one_object(capsys):
+    code, out, err = run(capsys, "rates", "--detector", "d2o-module1", "--years", "2", "--json")
+    assert code == 0
+    obj = json.loads(out)  # exactly one JSON document on stdout
+    assert set(obj) == {"detector", "exposure", "flux_per_flavour_cm2", "channels"}
+    assert obj["exposure"]["years"] == pytest.approx(2.0)
+    assert {"nu_mu", "nu_e", "anti_nu_mu"} <= set(obj["flux_per_flavour_cm2"])
+    assert CHANNELS <= set(obj["channels"])
+    assert "nue_o16_cc@h2o" in obj["channels"]
+    for v in obj["channels"].values():
+        assert set(v) == {"interactions", "detected"}
+
+
+def test_rates_table_and_pot(capsys):
+    code, out, _ = run(capsys, "rates", "--pot", "1e23")
+    assert code == 0
+    assert "nue_d_cc" in out and "1e+23 POT" in out
+
+
+def test_beam_history(capsys, tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text("start,end,power_MW,proton_energy_GeV\n2025-01-01,2025-07-28T08:00,1.4,1.0\n")
+    code, out, _ = run(capsys, "rates", "--beam-history", str(p), "--json")
+    assert code == 0
+    # 208.33 days = 5000 h at 1.4 MW and 1 GeV = 1 SNS-year
+    assert json.loads(out)["exposure"]["years"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["rates", "--detector", "d2o-modul1"], "did you mean 'd2o-module1'"),
+        (["rates", "--detector", "/nope/x.toml"], "does not exist"),
+        (["rates", "--years", "-1"], "years"),
+        (["rates", "--years", "0"], "years"),
+        (["rates", "--pot", "nan"], "pot"),
+        (["rates", "--years", "1", "--pot", "1e22"], "only one of"),
+        (["rates", "--facility", "sns-sts"], "not published"),
+        (["rates", "--o16-model", "suzuki"], "kolbe"),
+        (["rates", "--yeers", "1"], "No such option"),
+        (["sensitivity", "--years", ""], "non-empty"),
+        (["sensitivity", "--years", "1,-2"], "positive"),
+        (["sensitivity", "--years", "a,b"], "comma-separated"),
+        (["fit", "--events", "x.csv"], "exposure"),
+    ],
+)
+def test_bad_input_one_line_exit_2(capsys, args, match):
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("d2oflux: error:")
+    assert match in lines[0]
+
+
+def test_bad_detector_key_via_entry_point(tmp_path):
+    p = tmp_path / "d.toml"
+    p.write_text('name = "x"\ndistance_m = 20\n[[regions]]\nname = "a"\nmaterial = "D2O"\nmas_kg = 1\n')
+    r = subprocess.run([sys.executable, "-m", "d2oflux.cli", "rates", "--detector", str(p)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "did you mean 'mass_kg'" in r.stderr
