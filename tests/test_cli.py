@@ -18,7 +18,7 @@ def run(capsys, *args):
 
 
 def test_rates_json_is_one_object(capsys):
-    code, out, err = run(capsys, "rates", "--detector", "d2o-module1", "--years", "2", "--json")
+    code, out, _ = run(capsys, "rates", "--detector", "d2o-module1", "--years", "2", "--json")
     assert code == 0
     obj = json.loads(out)  # exactly one JSON document on stdout
     assert set(obj) == {"detector", "exposure", "flux_per_flavour_cm2", "channels"}
@@ -75,8 +75,12 @@ def test_bad_input_one_line_exit_2(capsys, args, match):
 def test_bad_detector_key_via_entry_point(tmp_path):
     p = tmp_path / "d.toml"
     p.write_text('name = "x"\ndistance_m = 20\n[[regions]]\nname = "a"\nmaterial = "D2O"\nmas_kg = 1\n')
-    r = subprocess.run([sys.executable, "-m", "d2oflux.cli", "rates", "--detector", str(p)],
-                       capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "d2oflux.cli", "rates", "--detector", str(p)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert "did you mean 'mass_kg'" in r.stderr

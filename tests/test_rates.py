@@ -67,7 +67,9 @@ def test_time_window_fraction_is_the_timing_model(module1):
     t = SRC.timing
     lo, hi = det.config.analysis.time_window_ns
     full = det.time_edges_ns
-    assert frac == pytest.approx((t.cdf("nu_e", hi) - t.cdf("nu_e", lo)) / (t.cdf("nu_e", full[-1]) - t.cdf("nu_e", full[0])))
+    assert frac == pytest.approx(
+        (t.cdf("nu_e", hi) - t.cdf("nu_e", lo)) / (t.cdf("nu_e", full[-1]) - t.cdf("nu_e", full[0]))
+    )
 
 
 @settings(max_examples=8, deadline=None)

@@ -158,7 +158,14 @@ def _validate_with_pyhf(spec: dict) -> None:
 
 @app.command()
 def fit(
-    events: Annotated[Path, typer.Option("--events", help="Event file (.csv or .parquet): energy_MeV,time_ns,window.")],
+    events: Annotated[
+        Path,
+        typer.Option(
+            "--events",
+            help="Event file (.csv or .parquet): energy_MeV,time_ns,window; 'example' for the "
+            "shipped pseudo-data (d2o-module1, 1 SNS-year, seed 1).",
+        ),
+    ],
     detector: DetectorOpt = "d2o-module1",
     years: YearsOpt = None,
     pot: PotOpt = None,
@@ -174,6 +181,10 @@ def fit(
 
     if years is None and pot is None and beam_history is None:
         raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
+    if str(events) == "example" and not events.exists():
+        from importlib import resources
+
+        events = Path(str(resources.files("d2oflux") / "data/examples/events_d2o-module1_1y_seed1.csv"))
     model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model)
     result = fit_events(model, events)
     typer.echo(json.dumps(result) if as_json else fit_table(result))

@@ -172,7 +172,7 @@ def fit_minuit(
     m.migrad()
     m.hesse()
     poi = model.parameters[0]
-    interval = (float(m.errors[poi]), float(m.errors[poi]))
+    interval = None
     if minos and m.valid:
         try:
             m.minos(poi)
@@ -180,12 +180,22 @@ def fit_minuit(
             interval = (float(-me.lower), float(me.upper))
         except RuntimeError:
             pass
+    # HESSE from the analytic Hessian at MINUIT's minimum (MINUIT's numerical second derivatives through
+    # its bound transformation are ~1e-2 off for parameters that sit at their prior)
+    values = np.array(m.values)
+    fixed_mask = np.array([m.fixed[name] for name in model.parameters])
+    _, H, _ = model.derivatives(values[None], data, aux_arr)
+    cov = np.linalg.inv(_freeze(H, fixed_mask[None]))[0]
+    cov[fixed_mask, :] = 0.0
+    cov[:, fixed_mask] = 0.0
+    if interval is None:  # no MINOS: symmetric HESSE interval
+        interval = (float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[0, 0])))
     return MinuitFit(
         list(model.parameters),
-        np.array(m.values),
-        np.array(m.errors),
+        values,
+        np.sqrt(np.clip(np.diag(cov), 0, None)),
         interval,
         float(m.fval),
         bool(m.valid),
-        np.array(m.covariance),
+        cov,
     )
