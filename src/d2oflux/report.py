@@ -182,7 +182,7 @@ def fmt(value: float) -> str:
 def _num(key: str, value: float, pct: bool = False) -> str:
     """A table cell carrying its exact value and its summary.json key, so readers and tests can check it."""
     shown = fmt(100 * value) + " %" if pct else fmt(value)
-    return f'<td class="num" data-key="{html.escape(key)}" data-value="{value!r}">{shown}</td>'
+    return f'<td class="num" data-key="{html.escape(key)}" data-value="{float(value)!r}">{shown}</td>'
 
 
 def _html(s: dict) -> str:
@@ -214,10 +214,10 @@ def _html(s: dict) -> str:
         f"<code>d2oflux report --detector {html.escape(cfg['detector'])}</code>.</p>",
         "<h2>Expected events per SNS-year</h2>",
         f"<p>Exposure: 1 SNS-year = <span data-key='rates_per_sns_year.exposure.pot' "
-        f"data-value='{rates['exposure']['pot']!r}'>{fmt(rates['exposure']['pot'])}</span> protons on target "
+        f"data-value='{float(rates['exposure']['pot'])!r}'>{fmt(rates['exposure']['pot'])}</span> protons on target "
         "(5000 h at 1.4 MW, 1.0 GeV). Fluence per flavour at the detector [&nu;/cm<sup>2</sup>]: ",
         ", ".join(
-            f"{html.escape(k)} <span data-key='rates_per_sns_year.flux_per_flavour_cm2.{k}' data-value='{v!r}'>"
+            f"{html.escape(k)} <span data-key='rates_per_sns_year.flux_per_flavour_cm2.{k}' data-value='{float(v)!r}'>"
             f"{fmt(v)}</span>"
             for k, v in rates["flux_per_flavour_cm2"].items()
         ),
@@ -275,7 +275,7 @@ def _html(s: dict) -> str:
     )
     parts.append(
         "<h2>Configuration</h2><p>The detector file used, in full (every assumption is labelled there):</p>"
-        f"<pre>{html.escape(cfg['detector_toml'])}</pre>"
+        f"<pre>{html.escape(cfg['detector_toml'], quote=False)}</pre>"
         f"<p>Facility {html.escape(cfg['facility'])}; mu<sup>&minus;</sup> decay-at-rest contamination included: "
         f"{cfg['mu_minus_dar']}; nu<sub>e</sub> <sup>16</sup>O model: {html.escape(cfg['o16_model'])}.</p>"
         "<p>Every number on this page is in <a href='summary.json'>summary.json</a>; figures are also given as "
