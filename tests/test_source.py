@@ -105,3 +105,41 @@ def test_facility_presets_and_yield_errors():
             Exposure.from_years(load_facility(), bad)
     with pytest.raises(ConfigError, match="pot"):
         Exposure.from_pot(load_facility(), -5)
+
+
+def _flux_file(tmp_path, text):
+    p = tmp_path / "flux.csv"
+    p.write_text(text)
+    return p
+
+
+def test_flux_table_reproduces_analytic_spectrum(tmp_path):
+    from d2oflux.source import FluxTable
+
+    E = np.linspace(0, c.E_MICHEL_MAX_MEV, 1001)
+    rows = "\n".join(f"{e},{spectrum_pdf('nu_e', e)}" for e in E)
+    table = FluxTable.read(_flux_file(tmp_path, "# a comment\nE_MeV,nu_e\n" + rows))
+    nodes, w = table.nodes("nu_e")
+    # linear interpolation of a 1001-point table: the mean energy agrees with 0.3 m_mu to 1e-5
+    assert (nodes * w).sum() == pytest.approx(0.3 * c.M_MU_MEV, rel=1e-5)
+    with pytest.raises(ConfigError, match="no column for flavour 'nu_mu'"):
+        table.nodes("nu_mu")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("E_MeV,nu_e\n0,1\n1,nan\n2,1\n", "NaN"),
+        ("E_MeV,nu_e\n0,1\n1,-1\n2,1\n", "negative"),
+        ("E_MeV,nu_e\n0,1\n2,1\n1,1\n", "not strictly increasing"),
+        ("E_MeV,nu_x\n0,1\n1,1\n2,1\n", "unknown column 'nu_x'"),
+        ("Energy,nu_e\n0,1\n1,1\n2,1\n", "first column must be 'E_MeV'"),
+        ("E_MeV,nu_e\n0,0\n1,0\n2,0\n", "zero everywhere"),
+        ("E_MeV,nu_e\n0,1\n", "at least two rows"),
+    ],
+)
+def test_bad_flux_files(tmp_path, text, match):
+    from d2oflux.source import FluxTable
+
+    with pytest.raises(ConfigError, match=match):
+        FluxTable.read(_flux_file(tmp_path, text))

@@ -6,6 +6,7 @@ Bad input prints one line ``d2oflux: error: ...`` on stderr and exits with statu
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -42,6 +43,13 @@ MuMinusOpt = Annotated[
     typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+FluxOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--flux-file",
+        help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
+    ),
+]
 
 
 def build_setup(
@@ -53,10 +61,11 @@ def build_setup(
     nu_per_proton: float | None,
     mu_minus_dar: bool,
     default_years: float = 1.0,
+    flux_file: Path | None = None,
 ):
     """Load the detector, the source and the exposure from CLI options."""
     from .detector import load_detector
-    from .source import Exposure, Source, load_facility
+    from .source import Exposure, FluxTable, Source, load_facility
 
     det = load_detector(detector)
     fac = load_facility(facility or det.config.facility, nu_per_proton=nu_per_proton)
@@ -69,7 +78,8 @@ def build_setup(
         exposure = Exposure.from_beam_history(fac, beam_history)
     else:
         exposure = Exposure.from_years(fac, default_years if years is None else years)
-    return det, Source(fac, include_mu_minus_dar=mu_minus_dar), exposure
+    table = FluxTable.read(flux_file) if flux_file is not None else None
+    return det, Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table), exposure
 
 
 def _check_o16(model: str) -> str:
@@ -88,13 +98,16 @@ def rates(
     nu_per_proton: YieldOpt = None,
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
+    flux_file: FluxOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Expected interactions and detected events per channel (default: 1 SNS-year)."""
     from .rates import expect
     from .summary import rates_summary, rates_table
 
-    det, src, exposure = build_setup(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar)
+    det, src, exposure = build_setup(
+        detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, flux_file=flux_file
+    )
     result = expect(det, src, exposure, o16_model=_check_o16(o16_model))
     summary = rates_summary(result)
     if as_json:
@@ -285,6 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         print(f"d2oflux: error: {' '.join(message.split())}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("d2oflux: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: one line, the traceback on request
+        if os.environ.get("D2OFLUX_DEBUG"):
+            raise
+        print(
+            f"d2oflux: internal error: {type(exc).__name__}: {exc} (set D2OFLUX_DEBUG=1 for the traceback; "
+            "please report it)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

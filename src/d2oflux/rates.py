@@ -5,7 +5,7 @@ on that target (:func:`d2oflux.xsec.cross_sections_for_target`), the expected in
 
     N(E_nu) = N_targets x fluence_f x f_f(E_nu) dE x sigma(E_nu)
 
-integrated with the quadrature nodes of :func:`d2oflux.source.spectrum_nodes` (exact for the nu_mu line).
+integrated with the quadrature nodes of :meth:`d2oflux.source.Source.spectrum_nodes` (exact for the nu_mu line).
 The visible energy follows from the reaction's ``visible_spectrum``; the detector response (efficiency,
 smearing) gives reconstructed energy; arrival times factorise per flavour (the timing model's exact bin
 integrals). Results are :class:`hist.Hist` objects with named axes, plus totals before and after cuts.
@@ -23,7 +23,7 @@ import numpy as np
 
 from .detector import Detector
 from .response import Response
-from .source import Exposure, Source, spectrum_nodes
+from .source import Exposure, Source
 from .xsec import cross_sections_for_target
 from .xsec.base import CrossSection
 
@@ -161,7 +161,7 @@ def expect(
     fluence = source.fluence_per_cm2(exposure, detector.distance_m)
     nu_edges = detector.neutrino_edges_MeV
     vis_edges = response.visible_edges_MeV
-    nodes = {f: spectrum_nodes(f) for f in fluence}
+    nodes = {f: source.spectrum_nodes(f) for f in fluence}
     cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     components: list[Component] = []
     for region in detector.regions:
