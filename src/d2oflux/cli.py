@@ -127,10 +127,12 @@ def parse_years(text: str) -> list[float]:
     return check_years(values)
 
 
-def _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model):
+def _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file=None):
     from .analysis.model import build_model
 
-    det, src, exposure = build_setup(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar)
+    det, src, exposure = build_setup(
+        detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, flux_file=flux_file
+    )
     return build_model(det, src, exposure, o16_model=_check_o16(o16_model))
 
 
@@ -145,11 +147,12 @@ def workspace(
     nu_per_proton: YieldOpt = None,
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
+    flux_file: FluxOpt = None,
 ) -> None:
     """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations)."""
     from .io import write_json_atomic
 
-    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model)
+    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
     _validate_with_pyhf(model.workspace)
     write_json_atomic(output, model.workspace)
     typer.echo(
@@ -187,6 +190,7 @@ def fit(
     nu_per_proton: YieldOpt = None,
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
+    flux_file: FluxOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fit measured events: the flux normalisation, neutrinos per proton, flux at the detector, pulls."""
@@ -198,7 +202,7 @@ def fit(
         from importlib import resources
 
         events = Path(str(resources.files("d2oflux") / "data/examples/events_d2o-module1_1y_seed1.csv"))
-    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model)
+    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
     result = fit_events(model, events)
     typer.echo(json.dumps(result) if as_json else fit_table(result))
 
@@ -211,6 +215,7 @@ def sensitivity(
     nu_per_proton: YieldOpt = None,
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
+    flux_file: FluxOpt = None,
     cevns: Annotated[
         str, typer.Option("--cevns-detectors", help="CEvNS detectors to propagate the flux to.")
     ] = "csi,lar",
@@ -221,7 +226,7 @@ def sensitivity(
     from .study import sensitivity_study, sensitivity_table
 
     year_list = parse_years(years)
-    model = _model(detector, 1.0, None, None, facility, nu_per_proton, mu_minus_dar, o16_model)
+    model = _model(detector, 1.0, None, None, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
     result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
     if as_json:
         typer.echo(json.dumps(result))
@@ -241,12 +246,13 @@ def toys(
     nu_per_proton: YieldOpt = None,
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
+    flux_file: FluxOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Pseudo-experiments from the model, each fitted: pulls, coverage and spread of the flux normalisation."""
     from .analysis.toys import run_toys
 
-    model = _model(detector, years, None, None, facility, nu_per_proton, mu_minus_dar, o16_model)
+    model = _model(detector, years, None, None, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
     res = run_toys(model.numpy_model(), ntoys, seed, progress=not as_json and sys.stderr.isatty())
     d = res.to_dict()
     d = {"detector": model.expectation.detector.name, "years": years, **d}
