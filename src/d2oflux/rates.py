@@ -15,8 +15,10 @@ Units: MeV, ns; counts are expected numbers of events for the given exposure.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import hist
 import numpy as np
@@ -68,21 +70,42 @@ class ChannelRate:
         Interactions before any cut.
     detected : float
         Counts after efficiency, smearing and the analysis window.
-    neutrino_energy, visible_energy : hist.Hist
-        Interactions vs neutrino energy and visible energy [MeV].
-    reco_time : hist.Hist
-        Detected counts (after efficiency and smearing, before the window) vs reconstructed energy [MeV]
-        and time since POT [ns].
+    neutrino_energy_counts, visible_energy_counts : array
+        Interactions per neutrino-energy and visible-energy bin.
+    reco_time_counts : array (n_E, n_t)
+        Detected counts (after efficiency and smearing, before the window) per reconstructed-energy and
+        time-since-POT bin.
+    edges : dict
+        Bin edges of the axes: ``E_nu``, ``E_vis``, ``E_reco`` [MeV] and ``t`` [ns].
     interactions_by_flavour : dict
+
+    The same counts as :class:`hist.Hist` objects with named axes: :attr:`neutrino_energy`,
+    :attr:`visible_energy` and :attr:`reco_time` (built when first asked for).
     """
 
     name: str
     interactions: float
     detected: float
-    neutrino_energy: hist.Hist
-    visible_energy: hist.Hist
-    reco_time: hist.Hist
+    neutrino_energy_counts: np.ndarray
+    visible_energy_counts: np.ndarray
+    reco_time_counts: np.ndarray
+    edges: dict[str, np.ndarray]
     interactions_by_flavour: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def neutrino_energy(self) -> hist.Hist:
+        """Interactions vs neutrino energy [MeV]."""
+        return _hist(self.neutrino_energy_counts, ("E_nu", self.edges["E_nu"]))
+
+    @cached_property
+    def visible_energy(self) -> hist.Hist:
+        """Interactions vs visible energy [MeV]."""
+        return _hist(self.visible_energy_counts, ("E_vis", self.edges["E_vis"]))
+
+    @cached_property
+    def reco_time(self) -> hist.Hist:
+        """Detected counts vs reconstructed energy [MeV] and time since POT [ns] (before the window)."""
+        return _hist(self.reco_time_counts, ("E_reco", self.edges["E_reco"]), ("t", self.edges["t"]))
 
 
 @dataclass
@@ -108,7 +131,7 @@ class Expectation:
     def in_window(self, name: str) -> np.ndarray:
         """Detected counts of channel ``name`` in the analysis window, shape (energy bins, time bins)."""
         e, t = self.window_slices()
-        return self.channels[name].reco_time.values()[e, t]
+        return self.channels[name].reco_time_counts[e, t]
 
     def totals(self) -> dict[str, dict[str, float]]:
         """``{channel: {"interactions": .., "detected": ..}}`` for every channel."""
@@ -162,7 +185,8 @@ def expect(
     nu_edges = detector.neutrino_edges_MeV
     vis_edges = response.visible_edges_MeV
     nodes = {f: source.spectrum_nodes(f) for f in fluence}
-    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    edge_key = (nu_edges.tobytes(), vis_edges.tobytes())
+    keys = {f: (E.tobytes(), w.tobytes(), *edge_key) for f, (E, w) in nodes.items()}
     components: list[Component] = []
     for region in detector.regions:
         for target, n_targets in region.targets().items():
@@ -170,12 +194,8 @@ def expect(
                 if xs.visible_particle == "nuclear_recoil" and not response.sees("nuclear_recoil"):
                     continue  # CEvNS only where the detector sees nuclear recoils
                 E, w = nodes[xs.flavour]
-                key = (type(xs).__name__, xs.name, xs.flavour, xs.target)
-                if key not in cache:
-                    sigma = xs.sigma(E)
-                    cache[key] = (sigma * w, xs.visible_spectrum(E, vis_edges))
-                sigma_w, vis_matrix = cache[key]
-                per_node = n_targets * fluence[xs.flavour] * sigma_w
+                per_nu, per_vis, total = _unit_spectra(xs, E, w, nu_edges, vis_edges, keys[xs.flavour])
+                scale = n_targets * fluence[xs.flavour]
                 components.append(
                     Component(
                         channel=xs.name,
@@ -184,66 +204,110 @@ def expect(
                         target=xs.target,
                         visible_particle=xs.visible_particle,
                         rel_uncertainty=xs.rel_uncertainty,
-                        interactions=float(per_node.sum()),
-                        neutrino_energy=np.histogram(E, nu_edges, weights=per_node)[0],
-                        visible_energy=per_node @ vis_matrix,
+                        interactions=scale * total,
+                        neutrino_energy=scale * per_nu,
+                        visible_energy=scale * per_vis,
                     )
                 )
     return _assemble(detector, source, exposure, fluence, components, response)
 
 
+#: Per cross-section object: flux-weighted sigma folded into the neutrino- and visible-energy bins.
+#: Keyed weakly by the object (the registry keeps its default objects alive), then by the arrays used.
+_UNIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _unit_spectra(xs: CrossSection, E, w, nu_edges, vis_edges, key: tuple) -> tuple[np.ndarray, np.ndarray, float]:
+    """``sum_nodes w sigma`` per neutrino-energy bin and per visible-energy bin, and in total [cm^2].
+
+    Cached per cross-section object and (nodes, weights, edges), so repeated expectations (scans over
+    mass, distance, exposure, response) reuse the cross sections and their visible-energy matrices.
+    """
+    try:
+        per_object = _UNIT_CACHE.setdefault(xs, {})
+    except TypeError:  # an object that cannot be weakly referenced: no caching
+        per_object = {}
+    if key not in per_object:
+        sigma_w = xs.sigma(E) * w
+        per_nu = np.bincount(
+            np.clip(np.searchsorted(nu_edges, E, side="right") - 1, 0, nu_edges.size - 2),
+            weights=np.where((E >= nu_edges[0]) & (E < nu_edges[-1]), sigma_w, 0.0),
+            minlength=nu_edges.size - 1,
+        )
+        per_object[key] = (per_nu, sigma_w @ xs.visible_spectrum(E, vis_edges), float(sigma_w.sum()))
+    return per_object[key]
+
+
 def _assemble(detector, source, exposure, fluence, components, response) -> Expectation:
     """Fold components through the response and the timing; group them into channels."""
-    timing = source.timing
     t_edges = detector.time_edges_ns
-    time_frac = {f: timing.bin_fractions(f, t_edges) for f in fluence}
-    nu_axis = hist.axis.Variable(detector.neutrino_edges_MeV, name="E_nu", label="Neutrino energy [MeV]")
-    vis_axis = hist.axis.Variable(response.visible_edges_MeV, name="E_vis", label="Visible energy [MeV]")
-    reco_axis = hist.axis.Variable(response.reco_edges_MeV, name="E_reco", label="Reconstructed energy [MeV]")
-    t_axis = hist.axis.Variable(t_edges, name="t", label="Time since POT [ns]")
+    time_frac = {f: _time_fractions(source.timing, f, t_edges) for f in fluence}
+    edges = {
+        "E_nu": detector.neutrino_edges_MeV,
+        "E_vis": response.visible_edges_MeV,
+        "E_reco": response.reco_edges_MeV,
+        "t": t_edges,
+    }
     a = detector.config.analysis
-    e_win, t_win = (
-        _edge_slice(response.reco_edges_MeV, a.energy_window_MeV),
-        _edge_slice(t_edges, a.time_window_ns),
-    )
+    e_win = _edge_slice(response.reco_edges_MeV, a.energy_window_MeV)
+    t_win = _edge_slice(t_edges, a.time_window_ns)
+    n_reco = response.reco_edges_MeV.size - 1
 
-    groups: dict[str, list[Component]] = {}
+    folded = [
+        np.outer(response.fold(c.visible_energy), time_frac[c.flavour]) if response.sees(c.visible_particle) else None
+        for c in components
+    ]
+    groups: dict[str, list[int]] = {}
     multi_region = len(detector.regions) > 1
-    for comp in components:
-        groups.setdefault(comp.channel, []).append(comp)
+    for i, comp in enumerate(components):
+        groups.setdefault(comp.channel, []).append(i)
         if multi_region:
-            groups.setdefault(f"{comp.channel}@{comp.region}", []).append(comp)
+            groups.setdefault(f"{comp.channel}@{comp.region}", []).append(i)
 
     channels: dict[str, ChannelRate] = {}
     for name in sorted(groups):
-        comps = groups[name]
-        reco_time = np.zeros((response.reco_edges_MeV.size - 1, t_edges.size - 1))
-        for comp in comps:
-            if response.sees(comp.visible_particle):
-                reco_time += np.outer(response.fold(comp.visible_energy), time_frac[comp.flavour])
+        members = groups[name]
+        reco_time = np.zeros((n_reco, t_edges.size - 1))
         by_flavour: dict[str, float] = {}
-        for comp in comps:
+        for i in members:
+            if folded[i] is not None:
+                reco_time += folded[i]
+            comp = components[i]
             by_flavour[comp.flavour] = by_flavour.get(comp.flavour, 0.0) + comp.interactions
         channels[name] = ChannelRate(
             name=name,
             interactions=sum(by_flavour.values()),
             detected=float(reco_time[e_win, t_win].sum()),
-            neutrino_energy=_hist1(nu_axis, sum(c.neutrino_energy for c in comps)),
-            visible_energy=_hist1(vis_axis, sum(c.visible_energy for c in comps)),
-            reco_time=_hist2(reco_axis, t_axis, reco_time),
+            neutrino_energy_counts=sum(components[i].neutrino_energy for i in members),
+            visible_energy_counts=sum(components[i].visible_energy for i in members),
+            reco_time_counts=reco_time,
+            edges=edges,
             interactions_by_flavour=by_flavour,
         )
     return Expectation(detector, source, exposure, fluence, components, response, channels)
 
 
-def _hist1(axis, values: np.ndarray) -> hist.Hist:
-    h = hist.Hist(axis, storage=hist.storage.Double())
-    h.view()[...] = values
-    return h
+@lru_cache(maxsize=64)
+def _time_fractions_cached(timing, flavour: str, t_edges: bytes) -> np.ndarray:
+    return timing.bin_fractions(flavour, np.frombuffer(t_edges))
 
 
-def _hist2(ax1, ax2, values: np.ndarray) -> hist.Hist:
-    h = hist.Hist(ax1, ax2, storage=hist.storage.Double())
+def _time_fractions(timing, flavour: str, t_edges: np.ndarray) -> np.ndarray:
+    """Arrival-time fractions per bin (cached: the timing model is immutable)."""
+    return _time_fractions_cached(timing, flavour, np.ascontiguousarray(t_edges, dtype=float).tobytes())
+
+
+_LABELS = {
+    "E_nu": "Neutrino energy [MeV]",
+    "E_vis": "Visible energy [MeV]",
+    "E_reco": "Reconstructed energy [MeV]",
+    "t": "Time since POT [ns]",
+}
+
+
+def _hist(values: np.ndarray, *axes: tuple[str, np.ndarray]) -> hist.Hist:
+    """A Double-storage histogram with named, labelled variable axes holding ``values``."""
+    h = hist.Hist(*(hist.axis.Variable(e, name=n, label=_LABELS[n]) for n, e in axes), storage=hist.storage.Double())
     h.view()[...] = values
     return h
 

@@ -138,7 +138,7 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
     for name, ch in exp.channels.items():
         if "@" in name or ch.detected <= 0:
             continue
-        v = ch.reco_time.values()
+        v = ch.reco_time_counts
         stacks[name] = v[:, t_sl].sum(axis=1) / years
         times[name] = v[e_sl, :].sum(axis=0) / years
     stacks["steady_state"] = bkg.steady_state_on[:, t_sl].sum(axis=1) / years

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,7 @@ def spectrum_mean(flavour: str) -> float:
     return (0.3 if _michel_shape(flavour) == "nu_e" else 0.35) * c.M_MU_MEV
 
 
+@lru_cache(maxsize=32)
 def spectrum_nodes(flavour: str, n_intervals: int = 240, order: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes and weights that integrate a smooth function against the spectrum.
 
@@ -85,13 +87,18 @@ def spectrum_nodes(flavour: str, n_intervals: int = 240, order: int = 4) -> tupl
     E_MeV, weights : arrays of the same shape
     """
     if flavour == "nu_mu":
-        return np.array([c.E_NUMU_PROMPT_MEV]), np.array([1.0])
+        line, one = np.array([c.E_NUMU_PROMPT_MEV]), np.array([1.0])
+        line.flags.writeable = False
+        one.flags.writeable = False
+        return line, one
     x, w = np.polynomial.legendre.leggauss(order)
     edges = np.linspace(0.0, c.E_MICHEL_MAX_MEV, n_intervals + 1)
     half = 0.5 * np.diff(edges)
     mid = 0.5 * (edges[1:] + edges[:-1])
     E = (mid[:, None] + half[:, None] * x[None, :]).ravel()
     weights = (half[:, None] * w[None, :]).ravel() * spectrum_pdf(flavour, E)
+    E.flags.writeable = False  # cached: shared between callers
+    weights.flags.writeable = False
     return E, weights
 
 
