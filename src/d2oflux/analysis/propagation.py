@@ -68,12 +68,13 @@ def propagation_table(rows: list[Propagation], years: float) -> str:
     """A readable table of :func:`propagate`."""
     lines = [
         f"CEvNS predictions per SNS-year, flux uncertainty today vs after {years:g} SNS-years of D2O data",
-        f"{'detector':<10}{'L [m]':>7}{'mass [kg]':>11}{'CEvNS det./yr':>15}{'today':>14}{'projected':>14}",
+        f"{'detector':<10}{'L [m]':>7}{'mass [kg]':>11}{'CEvNS det./yr':>15}{'+- today':>20}{'+- projected':>20}",
     ]
     for r in rows:
+        today = f"{r.detected_uncertainty_today:.1f} ({100 * r.flux_uncertainty_today:.1f} %)"
+        projected = f"{r.detected_uncertainty_projected:.1f} ({100 * r.flux_uncertainty_projected:.1f} %)"
         lines.append(
             f"{r.detector:<10}{r.distance_m:>7.1f}{r.mass_kg:>11.1f}{r.cevns_detected_per_year:>15.1f}"
-            f"{f'+-{r.detected_uncertainty_today:.1f} ({100 * r.flux_uncertainty_today:.1f}%)':>14}"
-            f"{f'+-{r.detected_uncertainty_projected:.1f} ({100 * r.flux_uncertainty_projected:.1f}%)':>14}"
+            f"{today:>20}{projected:>20}"
         )
     return "\n".join(lines)
