@@ -119,3 +119,16 @@ def test_energy_scale_moves_the_spectrum(module1):
 
     assert mean(shifted) / mean(res) == pytest.approx(1.05, rel=0.01)  # 2.5 MeV bins: 1 % binning tolerance
     np.testing.assert_allclose(shifted.channels["nue_d_cc"].interactions, res.channels["nue_d_cc"].interactions)
+
+
+def test_neutrino_energy_histogram_is_exact_per_bin(module1):
+    # each bin of the nue_d_cc neutrino-energy histogram equals N_d x fluence x int_bin f sigma dE (quadrature)
+    det, res = module1
+    h = res.channels["nue_d_cc"].neutrino_energy_counts
+    edges = det.neutrino_edges_MeV
+    n_d = det.regions[0].targets()["deuteron"]
+    xs = NueDeuteronCC()
+    for i in (20, 80, 150, 210):
+        lo, hi = edges[i], min(edges[i + 1], c.E_MICHEL_MAX_MEV)
+        ref = integrate.quad(lambda e: spectrum_pdf("nu_e", e) * xs.sigma(e), lo, hi)[0]
+        assert h[i] == pytest.approx(n_d * res.fluence_per_cm2["nu_e"] * ref, rel=1e-5)

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from .errors import ConfigError
+from .setup import build_setup
 
 app = typer.Typer(
     add_completion=False,
@@ -50,36 +51,6 @@ FluxOpt = Annotated[
         help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
     ),
 ]
-
-
-def build_setup(
-    detector: str,
-    years: float | None,
-    pot: float | None,
-    beam_history: Path | None,
-    facility: str | None,
-    nu_per_proton: float | None,
-    mu_minus_dar: bool,
-    default_years: float = 1.0,
-    flux_file: Path | None = None,
-):
-    """Load the detector, the source and the exposure from CLI options."""
-    from .detector import load_detector
-    from .source import Exposure, FluxTable, Source, load_facility
-
-    det = load_detector(detector)
-    fac = load_facility(facility or det.config.facility, nu_per_proton=nu_per_proton)
-    given = [x is not None for x in (years, pot, beam_history)]
-    if sum(given) > 1:
-        raise ConfigError("give only one of --years, --pot, --beam-history")
-    if pot is not None:
-        exposure = Exposure.from_pot(fac, pot)
-    elif beam_history is not None:
-        exposure = Exposure.from_beam_history(fac, beam_history)
-    else:
-        exposure = Exposure.from_years(fac, default_years if years is None else years)
-    table = FluxTable.read(flux_file) if flux_file is not None else None
-    return det, Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table), exposure
 
 
 def _check_o16(model: str) -> str:
@@ -285,6 +256,15 @@ def report(
 
     make_report(detector, parse_years(years), output, seed=seed, progress=sys.stderr.isatty())
     typer.echo(f"wrote {output}/report.html (open it in a browser), summary.json and figures")
+
+
+def _register_generate() -> None:
+    from .generate.command import generate_command
+
+    app.command("generate")(generate_command)
+
+
+_register_generate()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -184,7 +184,8 @@ def expect(
     fluence = source.fluence_per_cm2(exposure, detector.distance_m)
     nu_edges = detector.neutrino_edges_MeV
     vis_edges = response.visible_edges_MeV
-    nodes = {f: source.spectrum_nodes(f) for f in fluence}
+    breakpoints = tuple(float(e) for e in nu_edges)
+    nodes = {f: source.spectrum_nodes(f, breakpoints) for f in fluence}
     edge_key = (nu_edges.tobytes(), vis_edges.tobytes())
     keys = {f: (E.tobytes(), w.tobytes(), *edge_key) for f, (E, w) in nodes.items()}
     components: list[Component] = []

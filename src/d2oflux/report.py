@@ -58,7 +58,7 @@ def make_report(
     from .analysis.model import build_model
     from .analysis.sensitivity import check_years
     from .analysis.toys import run_toys
-    from .cli import build_setup
+    from .setup import build_setup
     from .study import sensitivity_study
     from .summary import rates_summary
 

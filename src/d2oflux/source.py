@@ -76,11 +76,15 @@ def spectrum_mean(flavour: str) -> float:
 
 
 @lru_cache(maxsize=32)
-def spectrum_nodes(flavour: str, n_intervals: int = 240, order: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def spectrum_nodes(
+    flavour: str, breakpoints: tuple[float, ...] | None = None, n_intervals: int = 240, order: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes and weights that integrate a smooth function against the spectrum.
 
     ``sum(w * g(E))`` approximates ``int f(E) g(E) dE``; the weights sum to 1. Michel spectra use
-    Gauss-Legendre of ``order`` on ``n_intervals`` equal pieces of [0, m_mu/2]; the nu_mu line is one node.
+    Gauss-Legendre of ``order`` on ``n_intervals`` equal pieces of [0, m_mu/2], or, if ``breakpoints`` (e.g.
+    histogram bin edges [MeV]) are given, on the pieces between them, so that every node's weight belongs to
+    exactly one bin and histograms of the nodes are exact bin integrals. The nu_mu line is one node.
 
     Returns
     -------
@@ -92,7 +96,11 @@ def spectrum_nodes(flavour: str, n_intervals: int = 240, order: int = 4) -> tupl
         one.flags.writeable = False
         return line, one
     x, w = np.polynomial.legendre.leggauss(order)
-    edges = np.linspace(0.0, c.E_MICHEL_MAX_MEV, n_intervals + 1)
+    if breakpoints is None:
+        edges = np.linspace(0.0, c.E_MICHEL_MAX_MEV, n_intervals + 1)
+    else:
+        inner = [b for b in breakpoints if 0.0 < b < c.E_MICHEL_MAX_MEV]
+        edges = np.unique(np.array([0.0, *inner, c.E_MICHEL_MAX_MEV]))
     half = 0.5 * np.diff(edges)
     mid = 0.5 * (edges[1:] + edges[:-1])
     E = (mid[:, None] + half[:, None] * x[None, :]).ravel()
@@ -381,11 +389,16 @@ class Source:
     include_mu_minus_dar: bool = False
     flux_table: FluxTable | None = None
 
-    def spectrum_nodes(self, flavour: str) -> tuple[np.ndarray, np.ndarray]:
-        """Quadrature nodes and weights of the energy spectrum of ``flavour`` (analytic or tabulated)."""
+    def spectrum_nodes(
+        self, flavour: str, breakpoints: tuple[float, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Quadrature nodes and weights of the spectrum of ``flavour`` (analytic or tabulated).
+
+        ``breakpoints`` (bin edges [MeV]) align the analytic spectra's quadrature pieces with a histogram.
+        """
         if self.flux_table is not None:
             return self.flux_table.nodes(flavour)
-        return spectrum_nodes(flavour)
+        return spectrum_nodes(flavour, breakpoints)
 
     @property
     def flavours(self) -> tuple[str, ...]:
