@@ -260,27 +260,8 @@ class RootEventWriter:
             self._clock.__exit__(None, None, None)
 
 
-_ROOT_SCALARS = (
-    "event_id",
-    "channel_id",
-    "region_id",
-    "process_id",
-    "nu_pdg",
-    "nu_energy_MeV",
-    "time_ns",
-    "vertex_x_cm",
-    "vertex_y_cm",
-    "vertex_z_cm",
-    "nu_dir_x",
-    "nu_dir_y",
-    "nu_dir_z",
-    "target_pdg",
-    "target_mass_MeV",
-    "lepton_pdg",
-    "lepton_kinetic_MeV",
-    "lepton_cos_theta",
-    "weight",
-)
+#: ROOT stores channel and region as integer ids (names in the file's lookup tables); otherwise as parquet.
+_ROOT_SCALARS = tuple({"channel": "channel_id", "region": "region_id"}.get(c, c) for c in PARQUET_COLUMNS)
 
 
 def _root_type(name: str) -> str:
