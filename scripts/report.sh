@@ -4,11 +4,5 @@
 # Usage: bash scripts/report.sh [extra d2oflux report options, e.g. -o my-report --years 1,2,5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-. .venv/bin/activate
-python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e .
+EXTRAS= . scripts/venv.sh
 d2oflux report "$@"

@@ -3,13 +3,7 @@
 # Usage: bash scripts/test.sh [extra pytest args]   (add -m slow for the long statistical tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-. .venv/bin/activate
-python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e ".[test]"
+EXTRAS=test . scripts/venv.sh
 # headless Chromium for the report test (Debian package); skipped where apt is unavailable
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \

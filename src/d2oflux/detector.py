@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from .binning import Axis
 from .config import StrictModel, parse_toml, read_preset_text, validate
 from .errors import ConfigError
-from .materials import MATERIAL_NAMES, Material, material
+from .materials import Material, material
 from .response import Response, load_response_file
 
 VISIBLE_PARTICLES = ("electron", "positron", "gamma", "nuclear_recoil")
@@ -319,6 +319,3 @@ def _check_windows(det: Detector) -> None:
                 f"detector '{det.label}': '{key}' edge {value} is not a bin edge of its axis "
                 f"({edges[0]:g} .. {edges[-1]:g}); align the window with the binning"
             )
-
-
-__all__ = ["MATERIAL_NAMES", "Detector", "DetectorConfig", "Geometry", "Region", "load_detector"]

@@ -7,6 +7,7 @@ what was expected; the CLI prints that line and exits with status 2.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 
 
@@ -22,8 +23,6 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 def require_positive(value: float, field: str, unit: str = "") -> float:
     """Raise :class:`ConfigError` unless ``value`` is a finite number > 0."""
-    import math
-
     try:
         v = float(value)
     except (TypeError, ValueError):

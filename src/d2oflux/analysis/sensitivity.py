@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import ConfigError
 from .fitter import fit_batch
 from .likelihood import NumpyModel
-from .model import FREE_PARAMETERS, POI, FluxModel, scale_workspace
+from .model import FREE_PARAMETERS, FluxModel, scale_workspace
 
 
 @dataclass
@@ -72,6 +72,3 @@ def sensitivity(model: FluxModel, years: list[float]) -> Sensitivity:
             impacts = imp
     per_year = {k: v / model.years for k, v in model.events_in_window.items()}
     return Sensitivity(years, stat, total, impacts, per_year)
-
-
-__all__ = ["POI", "Sensitivity", "asimov_uncertainties", "check_years", "sensitivity"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def run_toys(nm: NumpyModel, ntoys: int, seed: int, *, chunk: int = 1000, progre
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=ntoys, desc="toy fits", unit="toy", file=__import__("sys").stderr)
+        bar = tqdm(total=ntoys, desc="toy fits", unit="toy", file=sys.stderr)
     for start in range(0, ntoys, chunk):
         n = min(chunk, ntoys - start)
         data, aux = draw_toys(nm, n, rng)
