@@ -125,4 +125,6 @@ def test_griffe_extension_keeps_prose_out_of_sections():
     assert hook.split_prose(doc).split("\n")[-4:-2] == ["Notes", "-----"]
     items_only = "Parameters\n----------\na, b : int\n\nc : float\n"
     assert hook.split_prose(items_only) == items_only
+    roles = "see :func:`d2oflux.rates.expect` and :class:`~a.b.C`"
+    assert hook.strip_roles(roles) == "see `d2oflux.rates.expect` and `C`"
     assert hook.fence_doctests(">>> 1 + 1\n2\n\nafter") == "```pycon\n>>> 1 + 1\n2\n```\n\nafter"

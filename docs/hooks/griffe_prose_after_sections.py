@@ -5,7 +5,8 @@ Several d2oflux docstrings end a ``Parameters``/``Attributes``/``Returns`` block
 section header as section items, so such a paragraph would be rendered as a bogus parameter (or, for a
 blank item name, break the build). This extension, used only by the documentation build, starts a
 ``Notes`` section before such a paragraph, and fences doctest blocks (``>>>`` lines and their output)
-as ``pycon`` code so that their output is not read as Markdown. The source files are left untouched.
+as ``pycon`` code so that their output is not read as Markdown, and shows Sphinx roles
+(``:func:`x```, ``:class:`~a.b.C```) as inline code. The source files are left untouched.
 """
 
 from __future__ import annotations
@@ -68,9 +69,17 @@ def fence_doctests(text: str) -> str:
     return "\n".join(out)
 
 
+_ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|obj|exc|const):`(~?)([^`]+)`")
+
+
+def strip_roles(text: str) -> str:
+    """Turn Sphinx cross-reference roles into inline code (``~`` keeps only the last dotted part)."""
+    return _ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}`", text)
+
+
 class ProseAfterSections(griffe.Extension):
     """Apply :func:`split_prose` to every docstring when it is loaded."""
 
     def on_object(self, *, obj: griffe.Object, **kwargs) -> None:
         if obj.docstring is not None and not obj.is_alias:
-            obj.docstring.value = fence_doctests(split_prose(obj.docstring.value))
+            obj.docstring.value = strip_roles(fence_doctests(split_prose(obj.docstring.value)))
