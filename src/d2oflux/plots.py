@@ -201,6 +201,7 @@ def source_figure(timing: TimingModel) -> Figure:
             label=FLAVOUR_LABEL["nu_e"] + " and " + FLAVOUR_LABEL["anti_nu_mu"] + r" (delayed, $\tau_\mu$)",
         )
         ax2.set_yscale("log")
+        ax2.set_xlim(0, 8000)
         ax2.set_ylim(1e-6, 5e-3)
         ax2.set_xlabel("Time since POT clock zero [ns]")
         ax2.set_ylabel("Probability density [1/ns]")
@@ -377,13 +378,16 @@ def sensitivity_figure(sensitivity: dict, today: float, references: Sequence[dic
             100 * today, color="k", ls=":", lw=2, label=f"today: {100 * today:.0f} % (COHERENT, arXiv:2109.11049)"
         )
         ref_colours = iter(("#bd1f01", "#832db6", "#e76300", "#717581"))
+        same_years: dict[float, int] = {}
         for ref in references:
             u = ref["relative_uncertainty"]
             colour = next(ref_colours, "k")
             label = f"{ref['label']} ({ref['source']})"
+            k = same_years[ref["years"]] = same_years.get(ref["years"], -1) + 1
+            x = ref["years"] + 0.07 * k  # projections at the same exposure side by side
             if isinstance(u, (list, tuple)):
                 ax.errorbar(
-                    ref["years"],
+                    x,
                     50 * (u[0] + u[1]),
                     yerr=50 * (u[1] - u[0]),
                     fmt="none",
@@ -392,8 +396,10 @@ def sensitivity_figure(sensitivity: dict, today: float, references: Sequence[dic
                     color=colour,
                     label=label,
                 )
+            elif ref.get("upper_limit"):
+                ax.plot(x, 100 * u, "v", ms=16, color=colour, mec="k", label=label)
             else:
-                ax.plot(ref["years"], 100 * u, "*", ms=20, color=colour, mec="k", label=label)
+                ax.plot(x, 100 * u, "*", ms=20, color=colour, mec="k", label=label)
         top = max(
             [100 * today] + [100 * max(v) for k, v in sensitivity.items() if k != "years" and isinstance(v, list)]
         )

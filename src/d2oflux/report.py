@@ -33,6 +33,7 @@ REFERENCES: tuple[dict, ...] = (
         "years": 2.0,
         "relative_uncertainty": 0.05,
         "source": "COHERENT, arXiv:2104.09605",
+        "upper_limit": True,
     },
     {
         "label": "two modules (2-3 %)",
@@ -182,7 +183,9 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
     times["steady_state"] = bkg.steady_state_on[e_sl, :].sum(axis=0) / years
     times["beam_neutrons"] = bkg.beam_neutrons[e_sl, :].sum(axis=0) / years
     cfg = exp.detector.config
-    threshold = cfg.response.threshold_MeV if cfg.response.model == "analytic" else 0.0
+    # the lowest reconstructed energy the response can produce (its threshold, analytic or from a table)
+    accepted = exp.response.matrix.sum(axis=0) > 0
+    threshold = float(reco_edges[np.argmax(accepted)]) if accepted.any() else float(reco_edges[0])
     fig = plots.energy_stack_figure(reco_edges, stacks, cfg.analysis.energy_window_MeV, threshold, sens["events"])
     _save(fig, folder, "fig3_energy")
     _save(plots.time_figure(exp.detector.time_edges_ns, times), folder, "fig4_time")
@@ -397,8 +400,8 @@ def cross_section_curves(step_MeV: float = 0.02) -> list:
 
 
 def fmt(value: float) -> str:
-    """How every number appears in the page: 4 significant digits, whole numbers below 10^7 in full."""
-    if float(value).is_integer() and abs(value) < 1e7:
+    """How every number appears in the page: 4 significant digits, whole numbers below 10^10 in full."""
+    if float(value).is_integer() and abs(value) < 1e10:
         return f"{value:.0f}"
     return f"{value:.4g}"
 
@@ -448,7 +451,7 @@ tr.signal td{font-weight:700;background:#f5f9ff}
 tr.minor td{color:#778}
 td.src{font-size:0.92em;color:#445;min-width:12em}
 figure{margin:1.6em 0}
-img{max-width:100%;height:auto;display:block;margin:0 auto}
+img{max-width:min(100%,940px);height:auto;display:block;margin:0 auto}
 figcaption{font-size:0.9em;color:#444;margin-top:0.4em}
 pre{background:#f5f6f8;padding:1em;white-space:pre-wrap;word-break:break-word;font-size:0.82em}
 nav{font-size:0.92em;margin:0.5em 0 1em}
