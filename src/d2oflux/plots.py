@@ -355,6 +355,21 @@ SENSITIVITY_CURVES = {
 }
 
 
+def per_exposure_keys(sensitivity: dict) -> list[str]:
+    """Keys of ``sensitivity`` holding one number per exposure in ``sensitivity["years"]`` (known ones first)."""
+    n = len(sensitivity["years"])
+    keys = [
+        k
+        for k, v in sensitivity.items()
+        if k != "years"
+        and isinstance(v, list)
+        and len(v) == n
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+    ]
+    known = list(SENSITIVITY_CURVES)
+    return sorted(keys, key=lambda k: known.index(k) if k in known else len(known))
+
+
 def sensitivity_figure(sensitivity: dict, today: float, references: Sequence[dict]) -> Figure:
     """Relative flux uncertainty vs exposure with today's uncertainty and published projections.
 
@@ -367,11 +382,9 @@ def sensitivity_figure(sensitivity: dict, today: float, references: Sequence[dic
         ax = fig.subplots()
         years = np.asarray(sensitivity["years"], dtype=float)
         extra = iter(_P[6:])
-        known = list(SENSITIVITY_CURVES)
-        for key in sorted(sensitivity, key=lambda k: known.index(k) if k in known else len(known)):
+        keys = per_exposure_keys(sensitivity)
+        for key in keys:
             values = sensitivity[key]
-            if key == "years" or not isinstance(values, list) or len(values) != years.size:
-                continue
             label, fmt_, colour = SENSITIVITY_CURVES.get(key, (key.replace("_", " "), "d-", next(extra, "k")))
             ax.plot(years, 100 * np.asarray(values, dtype=float), fmt_, color=colour, label=label, lw=2.2, ms=8)
         ax.axhline(
@@ -400,9 +413,7 @@ def sensitivity_figure(sensitivity: dict, today: float, references: Sequence[dic
                 ax.plot(x, 100 * u, "v", ms=16, color=colour, mec="k", label=label)
             else:
                 ax.plot(x, 100 * u, "*", ms=20, color=colour, mec="k", label=label)
-        top = max(
-            [100 * today] + [100 * max(v) for k, v in sensitivity.items() if k != "years" and isinstance(v, list)]
-        )
+        top = max([100 * today] + [100 * max(sensitivity[k]) for k in keys])
         ax.set_ylim(0, 1.15 * top)
         ax.set_xlim(0, 1.05 * max(years.max(), max((r["years"] for r in references), default=0)))
         ax.set_xlabel("Exposure [SNS-years]")

@@ -198,8 +198,9 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
 
 def _sensitivity_curves(sens: dict) -> dict:
     """``years`` and every per-exposure list of the sensitivity result (stat only, total, and any others)."""
-    n = len(sens["years"])
-    return {k: v for k, v in sens.items() if k == "years" or (isinstance(v, list) and len(v) == n)}
+    from .plots import per_exposure_keys
+
+    return {k: sens[k] for k in ["years", *per_exposure_keys(sens)]}
 
 
 def _facility_beam(facility) -> dict:
@@ -462,14 +463,6 @@ nav a{margin-right:0.9em;white-space:nowrap}
 th,td{padding:3px 6px}}
 """
 
-#: Labels of the per-exposure figures in ``summary["sensitivity"]`` (any other list is shown under its key).
-_SENSITIVITY_LABELS = {
-    "total": "total (statistics and systematics)",
-    "stat_only": "statistics only",
-    "all_nuisances_fixed": "all nuisances fixed",
-    "signal_stat_only": "signal statistics only",
-}
-
 
 def _channel_label(name: str) -> str:
     from .plots import CHANNEL_LABEL
@@ -528,10 +521,10 @@ def _headline(s: dict) -> str:
 
 
 def _sensitivity_section(s: dict) -> str:
+    from .plots import SENSITIVITY_CURVES, per_exposure_keys
+
     sens = s["sensitivity"]
-    n = len(sens["years"])
-    keys = [k for k, v in sens.items() if k != "years" and isinstance(v, list) and len(v) == n]
-    keys.sort(key=lambda k: list(_SENSITIVITY_LABELS).index(k) if k in _SENSITIVITY_LABELS else 99)
+    keys = per_exposure_keys(sens)
     rows = []
     for i, y in enumerate(sens["years"]):
         rows.append(
@@ -539,7 +532,8 @@ def _sensitivity_section(s: dict) -> str:
             + "".join(_num(f"sensitivity.{k}.{i}", sens[k][i], True) for k in keys)
             + "</tr>"
         )
-    header = ["SNS-years"] + [html.escape(_SENSITIVITY_LABELS.get(k, k.replace("_", " "))) for k in keys]
+    labels = {k: SENSITIVITY_CURVES.get(k, (k.replace("_", " "),))[0] for k in keys}
+    header = ["SNS-years"] + [html.escape(labels[k]) for k in keys]
     ref_rows = []
     for i, r in enumerate(s["references"]):
         u = r["relative_uncertainty"]
