@@ -46,7 +46,7 @@ REFERENCES: tuple[dict, ...] = (
 FIGURES = {
     "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
     "binned Poisson likelihood (reconstructed energy x time since the proton pulse, beam window plus an off-beam "
-    "sideband). Dotted line: today's 10 % from the simulated neutrino yield (COHERENT, arXiv:2109.11049). Stars and "
+    "sideband). Dotted line: today's 10 % from the simulated neutrino yield (COHERENT, arXiv:2109.11049). Markers and "
     "bars: the published projections listed in the table above.",
     "fig1_source": "The pion-decay-at-rest source. Left: energy spectra of the three flavours, the monoenergetic "
     "29.79 MeV nu_mu from pi+ -> mu+ nu_mu and the Michel spectra of nu_e and anti-nu_mu from mu+ decay. Right: "
@@ -460,7 +460,7 @@ nav a{margin-right:0.9em;white-space:nowrap}
 .tag{display:inline-block;font-size:0.8em;padding:0 6px;border-radius:3px;background:#fff2d6;color:#7a4b00}
 .tag.cited{background:#e4f4e8;color:#1e5a2c}
 @media (max-width:600px){body{padding:0 10px 2em;font-size:15px}h1{font-size:1.35em}.big{font-size:1.5em}
-th,td{padding:3px 6px}}
+th,td{padding:3px 6px}thead th{white-space:normal}}
 """
 
 
@@ -759,6 +759,6 @@ def _validation_section(s: dict) -> str:
 
 def _figure(name: str) -> str:
     return (
-        f"<figure><img src='{name}.png' alt='{html.escape(FIGURES[name][:90])}'>"
+        f"<figure><a href='{name}.png'><img src='{name}.png' alt='{html.escape(FIGURES[name][:90])}'></a>"
         f"<figcaption>{html.escape(FIGURES[name])} (<a href='{name}.pdf'>PDF</a>)</figcaption></figure>"
     )
