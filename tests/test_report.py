@@ -1,14 +1,22 @@
 """The report, read like a reader would: in headless Chromium, and number by number against the CLI."""
 
+import html
 import json
+import re
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
+from matplotlib.patches import StepPatch
 
+from d2oflux import plots
 from d2oflux.cli import main
-from d2oflux.report import FIGURES, fmt, make_report
+from d2oflux.report import FIGURES, REFERENCES, _facility_beam, cross_section_curves, fmt, make_report
+from d2oflux.source import load_facility
 
 YEARS = [0.5, 1, 2, 3, 5]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -101,21 +109,215 @@ def test_renders_in_headless_chromium(report_dir):
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
         )
-        page = browser.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("requestfailed", lambda r: failed.append(r.url))
-        page.goto(Path(report_dir / "report.html").as_uri())
-        page.wait_for_load_state("load")
-        images = page.evaluate(
-            "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
-        )
+        widths = {}
+        for width in (1280, 390):  # a laptop and a phone (iPhone 12-15 CSS width)
+            page = browser.new_page(viewport={"width": width, "height": 844})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.goto(Path(report_dir / "report.html").as_uri())
+            page.wait_for_load_state("load")
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0,"
+                " i.getBoundingClientRect().right])"
+            )
+            widths[width] = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            page.close()
+            assert len(images) == len(FIGURES)
+            assert all(ok for _, ok, _ in images), images
+            assert all(right <= width for _, _, right in images), (width, images)  # images scale down
         browser.close()
-    assert len(images) == len(FIGURES)
-    assert all(ok for _, ok in images), images
     assert errors == [] and failed == []
+    for width, (scroll, client) in widths.items():
+        assert scroll <= client == width, f"page scrolls sideways at {width} px: {scroll} > {client}"
 
 
 def test_bad_output_folder(tmp_path, capsys):
     assert main(["report", "-o", str(tmp_path / "no" / "such" / "dir")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_headline_first_with_references(report_dir):
+    page = (report_dir / "report.html").read_text()
+    summary = json.loads((report_dir / "summary.json").read_text())
+    assert "name='viewport'" in page
+    assert page.index("id='answer'") < page.index("<h2")  # the answer before any section
+    assert page.index("id='sensitivity'") < page.index("id='assumptions'") < page.index("id='events'")
+    labels = [r["label"] for r in summary["references"]]
+    assert any("arXiv:2104.09605" in r["source"] for r in summary["references"])
+    for r in summary["references"]:
+        assert set(r) >= {"label", "years", "relative_uncertainty", "source"}
+    for label in labels:
+        assert html.escape(label) in page
+    assert "arXiv:2109.11049" in page  # today's 10 %
+
+
+def test_every_assumption_in_page(report_dir):
+    page = (report_dir / "report.html").read_text()
+    summary = json.loads((report_dir / "summary.json").read_text())
+    parser = Cells()
+    parser.feed(page)
+    keys = {key for key, _, _ in parser.cells}
+    rows = summary["assumptions"]
+    names = {r["name"] for r in rows}
+    # the detector file's background, systematics, response and window numbers are all there
+    assert len(rows) >= 20
+    for i, row in enumerate(rows):
+        assert html.escape(str(row["name"])) in page
+        assert html.escape(str(row["source"])) in page and html.escape(str(row["unit"])) in page
+        v = row["value"]
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            assert html.escape(str(v)) in page
+        elif isinstance(v, list):
+            assert all(f"assumptions.{i}.value.{k}" in keys for k in range(len(v))), row
+        else:
+            assert f"assumptions.{i}.value" in keys, row
+    assert names  # (values are checked against summary.json by test_page_numbers_equal_summary)
+
+
+def test_no_citation_of_files_users_lack(report_dir):
+    page = (report_dir / "report.html").read_text()
+    for caption in FIGURES.values():
+        assert "PHYSICS.md" not in caption and "DESIGN.md" not in caption
+    # (the detector file shown in full at the end is the user's own text)
+    assert "PHYSICS.md" not in page.split("<details>")[0]
+
+
+def test_tables_have_headers_and_scroll(report_dir):
+    page = (report_dir / "report.html").read_text()
+    tables = re.findall(r"<div class='scroll'><table[^>]*>(.*?)</table></div>", page, re.S)
+    assert len(tables) == page.count("<table")  # every table is in a scroll container
+    assert all(t.startswith("<thead><tr><th") for t in tables)
+    validation = page[page.index("id='validation'") :]
+    assert "<th scope='col'>expected</th>" in validation
+
+
+def test_channel_table_signal_first_grouped(report_dir):
+    page = (report_dir / "report.html").read_text()
+    table = page[page.index("id='events'") :]
+    table = table[: table.index("</table>")]
+    groups = re.findall(r"<tr class='group'><th[^>]*>([^<]*)</th>", table)
+    assert groups[0] == "signal" and groups[-1] == "non-neutrino backgrounds"
+    assert groups.index("reactions on 16O") < groups.index("neutrino-electron elastic scattering")
+    first_row = re.search(r"data-key=\"rates_per_sns_year\.channels\.([^.\"]+)\.", table)
+    assert first_row.group(1) == "nue_d_cc"
+    assert "@" not in table  # per-region numbers are in their own table beneath
+
+
+def test_exposure_text_uses_the_facility():
+    from d2oflux.report import _html
+
+    fac = load_facility("sns-sts")
+    summary = {
+        "software": {"version": "x"},
+        "date_utc": "now",
+        "seed": 1,
+        "configuration": {
+            "detector": "d",
+            "detector_toml": "",
+            "facility": fac.name,
+            "mu_minus_dar": True,
+            "o16_model": "kolbe",
+            "facility_beam": _facility_beam(fac),
+        },
+        "rates_per_sns_year": {
+            "exposure": {"pot": fac.pot_per_year, "years": 1.0},
+            "flux_per_flavour_cm2": {},
+            "channels": {},
+        },
+        "events_in_window_per_sns_year": {},
+        "sensitivity": {"years": [1.0, 2.0], "stat_only": [0.04, 0.03], "total": [0.06, 0.05]},
+        "references": [dict(r) for r in REFERENCES],
+        "assumptions": [],
+        "impacts": {"pot": 0.01},
+        "propagation": {},
+        "toys": {
+            "ntoys": 1,
+            "seed": 1,
+            "years": 1.0,
+            **{
+                k: 0.0
+                for k in (
+                    "pull_mean",
+                    "pull_mean_error",
+                    "pull_width",
+                    "pull_width_error",
+                    "coverage_68",
+                    "coverage_68_error",
+                )
+            },
+        },
+    }
+    text = re.sub(r"<[^>]+>", "", _html(summary))
+    assert "5000 h at 0.7 MW and 1.3 GeV" in text
+    assert "1.4 MW" not in text and "1.0 GeV" not in text
+
+
+def test_plots_select_no_backend():
+    code = "import matplotlib; matplotlib.use('pdf'); import d2oflux.plots; print(matplotlib.get_backend())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "pdf"
+
+
+def test_one_style_per_reaction():
+    styles = [(s.colour, s.hatch, s.linestyle) for s in plots.CHANNEL_STYLE.values()]
+    assert len(plots.CHANNEL_STYLE) == 13 and len(set(styles)) == 13
+    assert len({s.colour for s in plots.CHANNEL_STYLE.values()} - set(plots.PETROFF10)) == 0
+    # the signal's colour is used by no other reaction
+    signal = plots.CHANNEL_STYLE["nue_d_cc"].colour
+    assert [k for k, s in plots.CHANNEL_STYLE.items() if s.colour == signal] == ["nue_d_cc"]
+    # reactions sharing a colour differ in hatch and line style
+    for a, sa in plots.CHANNEL_STYLE.items():
+        for b, sb in plots.CHANNEL_STYLE.items():
+            if a < b and sa.colour == sb.colour:
+                assert sa.hatch != sb.hatch and sa.linestyle != sb.linestyle, (a, b)
+
+
+def test_energy_stack_draws_nothing_below_threshold():
+    edges = np.arange(0.0, 62.5, 2.5)
+    flat = np.ones(edges.size - 1)
+    fig = plots.energy_stack_figure(edges, {"nue_d_cc": flat, "steady_state": flat}, (10.0, 55.0), 5.0)
+    steps = [p for p in fig.axes[0].patches if isinstance(p, StepPatch)]
+    assert steps
+    for p in steps:
+        values, e, baseline = p.get_data()
+        height = values - (baseline if baseline is not None else 0)
+        assert np.all(height[e[1:] <= 5.0] == 0)
+        assert np.all(values[e[1:] <= 5.0] == 0)
+
+
+def test_impacts_sorted_with_others():
+    impacts = {"a": 0.001, "b": 0.03, "c": 0.02, "d": 1e-5, "e": 0.0014}
+    shown, others = plots.group_impacts(impacts, 0.05)
+    assert list(shown) == ["b", "c"] and set(others) == {"a", "d", "e"}
+    fig = plots.impacts_figure(impacts, 5.0)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-1].startswith("3 others")  # bottom bar (barh draws upwards)
+    assert len(fig.axes[0].patches) == 3
+
+
+def test_nakazato_curve_smooth():
+    curves = {c.label: c for c in cross_section_curves()}
+    cv = next(c for label, c in curves.items() if "Nakazato" in label)
+    ok = cv.sigma_cm2 > 0
+    logs = np.log10(cv.sigma_cm2[ok])
+    # finely sampled: no step between neighbouring points larger than 0.05 decades above 1e-44 cm^2
+    visible = logs[1:] > -44
+    assert np.max(np.abs(np.diff(logs))[visible]) < 0.05
+
+
+def test_sensitivity_curves_found_by_shape():
+    sens = {
+        "years": [1.0, 2.0, 3.0],
+        "total": [0.06, 0.05, 0.045],
+        "signal_stat_only": [0.03, 0.02, 0.017],
+        "stat_only": [0.04, 0.03, 0.024],
+        "all_nuisances_fixed": [0.035, 0.025, 0.02],
+        "references": [{"label": "x"}, {"label": "y"}, {"label": "z"}],  # three entries, but no curve
+        "systematics_profile": "nominal",
+    }
+    assert plots.per_exposure_keys(sens) == ["total", "stat_only", "all_nuisances_fixed", "signal_stat_only"]
+    fig = plots.sensitivity_figure(sens, 0.1, REFERENCES)
+    assert len(fig.axes[0].get_legend().get_texts()) == 4 + 1 + len(REFERENCES)

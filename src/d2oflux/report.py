@@ -19,23 +19,56 @@ import numpy as np
 from . import __version__
 from .errors import ConfigError
 
+#: Published projections of the flux precision, drawn and tabulated next to this study's result. The
+#: sensitivity study may provide its own list (``summary["references"]``); this one is used when it does not.
+REFERENCES: tuple[dict, ...] = (
+    {
+        "label": "1 t D2O design, poster (about 3.5 %)",
+        "years": 2.0,
+        "relative_uncertainty": 0.035,
+        "source": "COHERENT D2O poster, 1 t concept",
+    },
+    {
+        "label": "592 kg module, statistical only (< 5 %)",
+        "years": 2.0,
+        "relative_uncertainty": 0.05,
+        "source": "COHERENT, arXiv:2104.09605",
+        "upper_limit": True,
+    },
+    {
+        "label": "two modules (2-3 %)",
+        "years": 2.0,
+        "relative_uncertainty": [0.02, 0.03],
+        "source": "COHERENT, arXiv:2104.09605",
+    },
+)
+
 FIGURES = {
-    "fig1_source": "The piDAR source: energy spectra of the three flavours (left, PHYSICS.md section 2: Michel "
-    "spectra and the 29.79 MeV nu_mu line) and their arrival times after the proton pulse (right; Gaussian POT "
-    "profile, sigma 150 ns, COHERENT LAr release; pion and muon lifetimes from the PDG).",
-    "fig2_cross_sections": "Cross sections per target: nu-d from NSAPMGK 2002 (nucl-th/0201062); nu_e 16O CC from "
-    "Kolbe-Langanke-Vogel 2002 (SNOwGLoBES table) and the Nakazato et al. 2018 fit; nu-e elastic with radiative "
-    "corrections; IBD from Strumia-Vissani 2003; CEvNS (Helm form factor, full recoil range) growing as N^2.",
-    "fig3_energy": "Expected reconstructed-energy spectrum per SNS-year in the beam time window, stacked by channel, "
-    "with the steady-state background (a documented assumption). Shaded: outside the analysis energy window.",
-    "fig4_time": "Time since POT of the selected events (analysis energy window) per channel, per SNS-year.",
-    "fig5_sensitivity": "Relative flux-normalisation uncertainty vs exposure from Asimov fits of the binned "
-    "likelihood (energy x time, beam window plus off-beam sideband), statistical only and total, compared with "
-    "today's 10 % (COHERENT, arXiv:2109.11049).",
-    "fig6_impacts": "Impact of each systematic at the largest exposure: sqrt(sigma_total^2 - sigma^2 with the "
-    "nuisance fixed). Sizes are documented assumptions in the detector file and the cross-section citations.",
+    "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
+    "binned Poisson likelihood (reconstructed energy x time since the proton pulse, beam window plus an off-beam "
+    "sideband). Dotted line: today's 10 % from the simulated neutrino yield (COHERENT, arXiv:2109.11049). Markers and "
+    "bars: the published projections listed in the table above.",
+    "fig1_source": "The pion-decay-at-rest source. Left: energy spectra of the three flavours, the monoenergetic "
+    "29.79 MeV nu_mu from pi+ -> mu+ nu_mu and the Michel spectra of nu_e and anti-nu_mu from mu+ decay. Right: "
+    "arrival times after the proton pulse (Gaussian proton-on-target profile of sigma 150 ns from the COHERENT "
+    "LAr data release, Zenodo 10.5281/zenodo.3903810; pion and muon lifetimes from the PDG).",
+    "fig2_cross_sections": "Cross sections per target. nu-d CC and NC: Nakamura et al. (NSAPMGK), Nucl. Phys. A 707, "
+    "561 (2002), nucl-th/0201062. nu_e 16O CC: Kolbe, Langanke and Vogel, Phys. Rev. D 66, 013007 (2002) (solid) "
+    "and the four-group fit of Nakazato et al., PTEP 2018 123E02, arXiv:1809.08398 (dashed, each group from 0.3 MeV "
+    "above its threshold). nu-e elastic scattering with radiative corrections. IBD: Strumia and Vissani, Phys. Lett. "
+    "B 564, 42 (2003). CEvNS (dotted; Helm form factor, full recoil range) grows as N^2.",
+    "fig3_energy": "Expected reconstructed-energy spectrum per SNS-year in the beam time window, stacked by reaction, "
+    "with the steady-state and beam-neutron backgrounds (both design assumptions, see the table of assumptions). "
+    "Nothing is drawn below the trigger threshold (dark grey); light grey: outside the analysis energy window. "
+    "The legend gives the events per SNS-year inside the fit window.",
+    "fig4_time": "Time since the proton pulse of the events in the analysis energy window, per reaction, per "
+    "SNS-year: the prompt nu_mu and the beam neutrons arrive within about 1 us, the nu_e signal follows the muon "
+    "lifetime, the steady-state background is flat.",
+    "fig6_impacts": "Impact of each systematic on the flux uncertainty at the largest exposure: "
+    "sqrt(sigma_total^2 - sigma^2 with that nuisance fixed). Impacts below 5 % of the largest are combined in "
+    "quadrature into one bar. Their sizes are listed in the table of assumptions.",
     "fig7_propagation": "CEvNS events per SNS-year predicted for the COHERENT CsI and LAr detectors, with the flux "
-    "uncertainty today (10 %) and after the D2O measurement at the largest exposure.",
+    "uncertainty of today (10 %, arXiv:2109.11049) and after the heavy-water measurement at the largest exposure.",
 }
 
 
@@ -93,6 +126,9 @@ def make_report(
         "propagation": sens["propagation"],
         "toys": {"years": 1.0, **toys.to_dict()},
     }
+    summary["configuration"]["facility_beam"] = _facility_beam(src.facility)
+    summary.setdefault("references", [dict(r) for r in sens.get("references", REFERENCES)])
+    summary.setdefault("assumptions", _assumption_rows(det, model))
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _figures(tmp, model, sens, rows, src)
@@ -116,11 +152,12 @@ def make_report(
 
 
 def _save(fig, folder: Path, name: str) -> None:
-    import matplotlib.pyplot as plt
+    """Write a figure as PNG and PDF (reproducible PDF: no creation date)."""
+    from .plots import style
 
-    fig.savefig(folder / f"{name}.png", dpi=110)
-    fig.savefig(folder / f"{name}.pdf", metadata={"CreationDate": None})
-    plt.close(fig)
+    with style():
+        fig.savefig(folder / f"{name}.png", dpi=100)
+        fig.savefig(folder / f"{name}.pdf", metadata={"CreationDate": None})
 
 
 def _figures(folder: Path, model, sens: dict, rows, src) -> None:
@@ -128,7 +165,7 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
 
     exp = model.expectation
     _save(plots.source_figure(src.timing), folder, "fig1_source")
-    _save(plots.cross_section_figure(cross_section_curves(np.linspace(0.5, 55, 546))), folder, "fig2_cross_sections")
+    _save(plots.cross_section_figure(cross_section_curves()), folder, "fig2_cross_sections")
     e_sl, t_sl = exp.window_slices()
     reco_edges = exp.response.reco_edges_MeV
     bkg = model.backgrounds
@@ -145,147 +182,583 @@ def _figures(folder: Path, model, sens: dict, rows, src) -> None:
     stacks["beam_neutrons"] = bkg.beam_neutrons[:, t_sl].sum(axis=1) / years
     times["steady_state"] = bkg.steady_state_on[e_sl, :].sum(axis=0) / years
     times["beam_neutrons"] = bkg.beam_neutrons[e_sl, :].sum(axis=0) / years
-    window = exp.detector.config.analysis.energy_window_MeV
-    _save(plots.energy_stack_figure(reco_edges, stacks, window), folder, "fig3_energy")
+    cfg = exp.detector.config
+    # the lowest reconstructed energy the response can produce (its threshold, analytic or from a table)
+    accepted = exp.response.matrix.sum(axis=0) > 0
+    threshold = float(reco_edges[np.argmax(accepted)]) if accepted.any() else float(reco_edges[0])
+    fig = plots.energy_stack_figure(reco_edges, stacks, cfg.analysis.energy_window_MeV, threshold, sens["events"])
+    _save(fig, folder, "fig3_energy")
     _save(plots.time_figure(exp.detector.time_edges_ns, times), folder, "fig4_time")
     today = src.facility.nu_per_proton_rel_uncertainty
-    _save(plots.sensitivity_figure(sens["years"], sens["stat_only"], sens["total"], today), folder, "fig5_sensitivity")
+    fig = plots.sensitivity_figure(_sensitivity_curves(sens), today, sens.get("references", REFERENCES))
+    _save(fig, folder, "fig5_sensitivity")
     _save(plots.impacts_figure(sens["impacts"], max(sens["years"])), folder, "fig6_impacts")
     _save(plots.propagation_figure(rows), folder, "fig7_propagation")
 
 
-def cross_section_curves(E_MeV: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Cross sections per target for the report's figure 2: label -> (E [MeV], sigma [cm^2])."""
-    from .xsec import CEvNSCrossSection, DeuteronNC, InverseBetaDecay, NueDeuteronCC, NuElectronES, NueO16CC
+def _sensitivity_curves(sens: dict) -> dict:
+    """``years`` and every per-exposure list of the sensitivity result (stat only, total, and any others)."""
+    from .plots import per_exposure_keys
 
-    curves = {
-        r"$\nu_e d$ CC (NSAPMGK)": NueDeuteronCC(),
-        r"$\nu d$ NC": DeuteronNC("nu_e"),
-        r"$\nu_e\,^{16}$O CC (Kolbe)": NueO16CC("kolbe"),
-        r"$\nu_e\,^{16}$O CC (Nakazato)": NueO16CC("nakazato"),
-        r"$\nu_e e$ ES": NuElectronES("nu_e"),
-        r"$\nu_\mu e$ ES": NuElectronES("nu_mu"),
-        r"$\bar\nu_\mu e$ ES": NuElectronES("anti_nu_mu"),
-        r"$\bar\nu_e p$ IBD": InverseBetaDecay(),
+    return {k: sens[k] for k in ["years", *per_exposure_keys(sens)]}
+
+
+def _facility_beam(facility) -> dict:
+    """What one year of exposure means at this facility: hours at nominal power and proton energy."""
+    return {
+        "power_MW": facility.power_MW,
+        "proton_energy_GeV": facility.proton_energy_GeV,
+        "hours_per_year": facility.hours_per_year,
+        "nu_per_proton": facility.nu_per_proton,
+        "nu_per_proton_rel_uncertainty": facility.nu_per_proton_rel_uncertainty,
     }
-    out = {label: (E_MeV, xs.sigma(E_MeV)) for label, xs in curves.items()}
-    for sym in ("Na", "Ar", "Ge", "I", "Cs"):
-        out[f"CEvNS {sym}"] = (E_MeV, CEvNSCrossSection(sym, "nu_e").sigma(E_MeV))
-    return out
+
+
+#: Sources of the default cross-section uncertainties (the values are the models' ``rel_uncertainty``).
+_XSEC_UNCERTAINTY_SOURCE = {
+    "nue_d_cc": "NSAPMGK 2002 vs chiral EFT: arXiv:1704.02002, arXiv:1911.12659",
+    "nue_o16_cc": "assumption: Kolbe vs Nakazato (arXiv:1809.08398) difference, 22 %, rounded up",
+}
+
+
+def _assumption_rows(det, model) -> list[dict]:
+    """Every number the answer depends on that is not a law of physics: ``{name, value, unit, source}``.
+
+    Interim list built from the detector configuration, the facility and the cross-section models; a single
+    source of truth (``d2oflux.assumptions``) replaces it when available.
+    """
+    from .plots import channel_sort_key
+
+    cfg = det.config
+    fac = model.expectation.source.facility
+    rows: list[dict] = [
+        {
+            "name": "distance to the target",
+            "value": cfg.distance_m,
+            "unit": "m",
+            "source": "approximate, arXiv:2104.09605 ('~20 m')",
+        },
+    ]
+    for r in cfg.regions:
+        rows.append(
+            {
+                "name": f"mass of region {r.name} ({r.material})",
+                "value": r.mass_kg,
+                "unit": "kg",
+                "source": "detector file",
+            }
+        )
+        if r.material.upper() == "D2O":
+            rows.append(
+                {
+                    "name": f"deuterium fraction in {r.name}",
+                    "value": r.deuterium_fraction,
+                    "unit": "",
+                    "source": "assumption",
+                }
+            )
+    rows += [
+        {
+            "name": "neutrinos per proton per flavour",
+            "value": fac.nu_per_proton,
+            "unit": "1/POT",
+            "source": "COHERENT LAr release (Zenodo 10.5281/zenodo.3903810), arXiv:2109.11049",
+        },
+        {
+            "name": "its uncertainty (today)",
+            "value": fac.nu_per_proton_rel_uncertainty,
+            "unit": "fraction",
+            "source": "COHERENT, arXiv:2109.11049",
+        },
+    ]
+    resp = cfg.response
+    if resp.model == "analytic":
+        rows += [
+            {"name": "light yield", "value": resp.light_yield_pe_per_MeV, "unit": "PE/MeV", "source": "assumption"},
+            {
+                "name": "resolution constant term c",
+                "value": resp.resolution_constant,
+                "unit": "fraction",
+                "source": "assumption",
+            },
+            {"name": "trigger threshold", "value": resp.threshold_MeV, "unit": "MeV", "source": "assumption"},
+            {"name": "detection efficiency", "value": resp.efficiency, "unit": "fraction", "source": "assumption"},
+        ]
+    else:
+        rows.append({"name": "response table", "value": resp.file, "unit": "", "source": "detector file"})
+    an = cfg.analysis
+    rows += [
+        {
+            "name": "analysis energy window, low",
+            "value": an.energy_window_MeV[0],
+            "unit": "MeV",
+            "source": "assumption",
+        },
+        {
+            "name": "analysis energy window, high",
+            "value": an.energy_window_MeV[1],
+            "unit": "MeV",
+            "source": "assumption",
+        },
+        {"name": "beam time window, start", "value": an.time_window_ns[0], "unit": "ns", "source": "assumption"},
+        {"name": "beam time window, end", "value": an.time_window_ns[1], "unit": "ns", "source": "assumption"},
+    ]
+    bk = cfg.backgrounds
+    rows += [
+        {
+            "name": "steady-state background rate",
+            "value": bk.steady_state_rate_per_MeV_s,
+            "unit": "1/(MeV s)",
+            "source": "assumption",
+        },
+        {
+            "name": "off-beam / beam live-time ratio",
+            "value": bk.sideband_livetime_ratio,
+            "unit": "",
+            "source": "assumption",
+        },
+        {
+            "name": "beam neutrons in the fit window",
+            "value": bk.beam_neutrons_per_year,
+            "unit": "1/SNS-year",
+            "source": "assumption",
+        },
+        {
+            "name": "beam-neutron energy slope",
+            "value": bk.beam_neutron_slope_MeV,
+            "unit": "MeV",
+            "source": "assumption",
+        },
+        {
+            "name": "beam-neutron delay after the POT",
+            "value": bk.beam_neutron_delay_ns,
+            "unit": "ns",
+            "source": "assumption",
+        },
+        {
+            "name": "beam-neutron rate uncertainty",
+            "value": bk.beam_neutron_rel_uncertainty,
+            "unit": "fraction",
+            "source": "assumption",
+        },
+    ]
+    sy = cfg.systematics
+    rows += [
+        {"name": "energy-scale uncertainty", "value": sy.energy_scale, "unit": "fraction", "source": "assumption"},
+        {
+            "name": "resolution-constant uncertainty",
+            "value": sy.resolution_constant,
+            "unit": "absolute",
+            "source": "assumption",
+        },
+        {"name": "efficiency uncertainty", "value": sy.efficiency, "unit": "fraction", "source": "assumption"},
+        {"name": "deuteron-count uncertainty", "value": sy.deuteron_count, "unit": "fraction", "source": "assumption"},
+        {"name": "protons-on-target uncertainty", "value": sy.pot, "unit": "fraction", "source": "assumption"},
+    ]
+    seen: dict[str, float] = {}
+    for comp in model.expectation.components:
+        seen.setdefault(comp.channel, comp.rel_uncertainty)
+    for ch in sorted(seen, key=channel_sort_key):
+        rows.append(
+            {
+                "name": f"cross-section uncertainty, {ch}" + (" (signal)" if ch == "nue_d_cc" else ""),
+                "value": seen[ch],
+                "unit": "fraction",
+                "source": _XSEC_UNCERTAINTY_SOURCE.get(ch, "assumption"),
+            }
+        )
+    return rows
+
+
+def cross_section_curves(step_MeV: float = 0.02) -> list:
+    """Cross-section curves per target for the report's figure 2 (:class:`d2oflux.plots.Curve`).
+
+    Each curve is sampled every ``step_MeV`` from 0.5 to 55 MeV; the Nakazato 16O fit, whose groups switch on
+    0.3 MeV above their thresholds E_g, is also sampled densely just above each switch-on, so it is drawn smooth.
+    """
+    from .plots import CEVNS_STYLE, CHANNEL_STYLE, ChannelStyle, Curve
+    from .xsec import CEvNSCrossSection, DeuteronNC, InverseBetaDecay, NueDeuteronCC, NuElectronES, NueO16CC
+    from .xsec.oxygen import NAKAZATO_GROUPS, NAKAZATO_ONSET_MEV
+
+    E = np.arange(0.5, 55.0 + step_MeV / 2, step_MeV)
+    onsets = [Eg + NAKAZATO_ONSET_MEV for Eg, *_ in NAKAZATO_GROUPS]
+    E_nakazato = np.union1d(E, np.concatenate([o + np.geomspace(1e-4, 1.0, 200) for o in onsets]))
+    o16 = CHANNEL_STYLE["nue_o16_cc"].colour
+    entries = [
+        (r"$\nu_e d$ CC (NSAPMGK)", NueDeuteronCC(), E, CHANNEL_STYLE["nue_d_cc"]),
+        (r"$\nu d$ NC (NSAPMGK)", DeuteronNC("nu_e"), E, CHANNEL_STYLE["nc_d"]),
+        (r"$\nu_e\,^{16}$O CC (Kolbe)", NueO16CC("kolbe"), E, CHANNEL_STYLE["nue_o16_cc"]),
+        (r"$\nu_e\,^{16}$O CC (Nakazato)", NueO16CC("nakazato"), E_nakazato, ChannelStyle(o16, "", "--")),
+        (r"$\nu_e e$ ES", NuElectronES("nu_e"), E, CHANNEL_STYLE["es_nue"]),
+        (r"$\nu_\mu e$ ES", NuElectronES("nu_mu"), E, CHANNEL_STYLE["es_numu"]),
+        (r"$\bar\nu_\mu e$ ES", NuElectronES("anti_nu_mu"), E, CHANNEL_STYLE["es_anumu"]),
+        (r"$\bar\nu_e p$ IBD", InverseBetaDecay(), E, CHANNEL_STYLE["ibd_h"]),
+    ]
+    curves = [Curve(x, xs.sigma(x), label, st) for label, xs, x, st in entries]
+    for sym, st in CEVNS_STYLE.items():
+        curves.append(Curve(E, CEvNSCrossSection(sym, "nu_e").sigma(E), f"CEvNS on {sym}", st))
+    return curves
 
 
 def fmt(value: float) -> str:
-    """How every number appears in the page (4 significant digits)."""
+    """How every number appears in the page: 4 significant digits, whole numbers below 10^10 in full."""
+    if float(value).is_integer() and abs(value) < 1e10:
+        return f"{value:.0f}"
     return f"{value:.4g}"
+
+
+def _attrs(key: str, value: float) -> str:
+    return f'data-key="{html.escape(key)}" data-value="{float(value)!r}"'
 
 
 def _num(key: str, value: float, pct: bool = False) -> str:
     """A table cell carrying its exact value and its summary.json key, so readers and tests can check it."""
     shown = fmt(100 * value) + " %" if pct else fmt(value)
-    return f'<td class="num" data-key="{html.escape(key)}" data-value="{float(value)!r}">{shown}</td>'
+    return f'<td class="num" {_attrs(key, value)}>{shown}</td>'
+
+
+def _span(key: str, value: float, pct: bool = False) -> str:
+    """A number in running text, carrying its summary.json key like :func:`_num`."""
+    shown = fmt(100 * value) + " %" if pct else fmt(value)
+    return f'<span class="n" {_attrs(key, value)}>{shown}</span>'
+
+
+def _table(header: list[str], rows: list[str], cls: str = "") -> str:
+    """A table in a horizontally scrolling container (so a phone never scrolls the page sideways)."""
+    head = "".join(f"<th scope='col'>{h}</th>" for h in header)
+    body = "".join(rows)
+    return f"<div class='scroll'><table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+_CSS = """
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;max-width:1080px;
+margin:0 auto;padding:0 16px 3em;line-height:1.5;color:#1d2330;overflow-wrap:break-word}
+h1{font-size:1.7em;line-height:1.25;margin:0.8em 0 0.3em}
+h2{font-size:1.3em;margin:2em 0 0.5em;padding-bottom:0.2em;border-bottom:2px solid #3f90da}
+h3{font-size:1.05em;margin:1.4em 0 0.3em}
+.lead{color:#444}
+.headline{background:#eef5fc;border-left:6px solid #3f90da;padding:0.9em 1.1em;margin:1.2em 0;border-radius:4px}
+.headline p{margin:0.3em 0}
+.big{font-size:1.9em;font-weight:700;color:#1b4f8a;white-space:nowrap}
+.scroll{overflow-x:auto;max-width:100%;margin:0.6em 0}
+table{border-collapse:collapse;font-size:0.92em}
+th,td{padding:4px 10px;border-bottom:1px solid #dde2ea;text-align:left;vertical-align:top}
+thead th{background:#f2f5f9;border-bottom:2px solid #b9c3d1;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.group th{background:#e7eef8;text-align:left;font-weight:600;padding-top:8px}
+tr.signal td{font-weight:700;background:#f5f9ff}
+tr.minor td{color:#778}
+td.src{font-size:0.92em;color:#445;min-width:12em}
+figure{margin:1.6em 0}
+img{max-width:min(100%,940px);height:auto;display:block;margin:0 auto}
+figcaption{font-size:0.9em;color:#444;margin-top:0.4em}
+pre{background:#f5f6f8;padding:1em;white-space:pre-wrap;word-break:break-word;font-size:0.82em}
+nav{font-size:0.92em;margin:0.5em 0 1em}
+nav a{margin-right:0.9em;white-space:nowrap}
+.tag{display:inline-block;font-size:0.8em;padding:0 6px;border-radius:3px;background:#fff2d6;color:#7a4b00}
+.tag.cited{background:#e4f4e8;color:#1e5a2c}
+@media (max-width:600px){body{padding:0 10px 2em;font-size:15px}h1{font-size:1.35em}.big{font-size:1.5em}
+th,td{padding:3px 6px}thead th{white-space:normal}}
+"""
+
+
+def _channel_label(name: str) -> str:
+    from .plots import CHANNEL_LABEL
+
+    return _tex_to_html(CHANNEL_LABEL.get(name, name))
+
+
+def _tex_to_html(label: str) -> str:
+    """The few LaTeX pieces of the plot labels as HTML (nu, bar, superscripts, arrows)."""
+    out = html.escape(label)
+    for tex, rep in (
+        (r"\bar\nu_e", "&nu;&#772;<sub>e</sub>"),
+        (r"\bar\nu_\mu", "&nu;&#772;<sub>&mu;</sub>"),
+        (r"\nu_e", "&nu;<sub>e</sub>"),
+        (r"\nu_\mu", "&nu;<sub>&mu;</sub>"),
+        (r"\nu", "&nu;"),
+        (r"\to", "&rarr;"),
+        (r"\,", ""),
+        ("^{16}", "<sup>16</sup>"),
+        ("^-", "<sup>&minus;</sup>"),
+        ("$", ""),
+    ):
+        out = out.replace(tex, rep)
+    return out
+
+
+def _headline_years(years: list[float]) -> int:
+    """Index of the exposure quoted in the headline: 2 SNS-years (the published projections) or the nearest."""
+    return min(range(len(years)), key=lambda i: (abs(years[i] - 2.0), -years[i]))
+
+
+def _headline(s: dict) -> str:
+    cfg = s["configuration"]
+    sens = s["sensitivity"]
+    i = _headline_years(sens["years"])
+    j = len(sens["years"]) - 1
+    today = cfg["facility_beam"]["nu_per_proton_rel_uncertainty"]
+    extra = "".join(
+        f"<p>{html.escape(k.replace('_', ' '))}: <b>{html.escape(str(v))}</b></p>"
+        for k, v in sens.items()
+        if isinstance(v, str)
+    )
+    return (
+        "<section class='headline' id='answer'>"
+        f"<p>After {_span(f'sensitivity.years.{i}', sens['years'][i])} SNS-years this detector measures the neutrino "
+        f"flux to <span class='big'>{_span(f'sensitivity.total.{i}', sens['total'][i], True)}</span> "
+        f"(statistics alone: {_span(f'sensitivity.stat_only.{i}', sens['stat_only'][i], True)}), against today's "
+        f"{_span('configuration.facility_beam.nu_per_proton_rel_uncertainty', today, True)} "
+        "(COHERENT, arXiv:2109.11049).</p>"
+        f"<p>After {_span(f'sensitivity.years.{j}', sens['years'][j])} SNS-years: "
+        f"{_span(f'sensitivity.total.{j}', sens['total'][j], True)} total, "
+        f"{_span(f'sensitivity.stat_only.{j}', sens['stat_only'][j], True)} statistical. "
+        "The systematics that limit it and every assumed number are listed below.</p>"
+        f"{extra}</section>"
+    )
+
+
+def _sensitivity_section(s: dict) -> str:
+    from .plots import SENSITIVITY_CURVES, per_exposure_keys
+
+    sens = s["sensitivity"]
+    keys = per_exposure_keys(sens)
+    rows = []
+    for i, y in enumerate(sens["years"]):
+        rows.append(
+            f"<tr>{_num(f'sensitivity.years.{i}', y)}"
+            + "".join(_num(f"sensitivity.{k}.{i}", sens[k][i], True) for k in keys)
+            + "</tr>"
+        )
+    labels = {k: SENSITIVITY_CURVES.get(k, (k.replace("_", " "),))[0] for k in keys}
+    header = ["SNS-years"] + [html.escape(labels[k]) for k in keys]
+    ref_rows = []
+    for i, r in enumerate(s["references"]):
+        u = r["relative_uncertainty"]
+        if isinstance(u, list | tuple):
+            cell = (
+                "<td class='num'>"
+                + " &ndash; ".join(_span(f"references.{i}.relative_uncertainty.{k}", x, True) for k, x in enumerate(u))
+                + "</td>"
+            )
+        else:
+            cell = _num(f"references.{i}.relative_uncertainty", u, True)
+        ref_rows.append(
+            f"<tr><td>{html.escape(r['label'])}</td>{_num(f'references.{i}.years', r['years'])}{cell}"
+            f"<td class='src'>{html.escape(r['source'])}</td></tr>"
+        )
+    return (
+        "<h2 id='sensitivity'>Flux precision versus exposure</h2>"
+        + _figure("fig5_sensitivity")
+        + _table(header, rows)
+        + "<h3>Published projections</h3>"
+        + _table(["projection", "SNS-years", "flux uncertainty", "source"], ref_rows)
+    )
+
+
+def _assumptions_section(s: dict) -> str:
+    rows = []
+    for i, a in enumerate(s["assumptions"]):
+        v = a["value"]
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            cell = f"<td class='num'>{html.escape(str(v))}</td>"
+        elif isinstance(v, list | tuple):
+            cell = (
+                "<td class='num'>"
+                + " &ndash; ".join(_span(f"assumptions.{i}.value.{k}", x) for k, x in enumerate(v))
+                + "</td>"
+            )
+        else:
+            cell = _num(f"assumptions.{i}.value", v)
+        source = str(a.get("source", ""))
+        tag = "tag" if source.lower().startswith("assumption") else "tag cited"
+        rows.append(
+            f"<tr><td>{html.escape(str(a['name']))}</td>{cell}<td>{html.escape(str(a.get('unit', '')))}</td>"
+            f"<td class='src'><span class='{tag}'>{html.escape(source)}</span></td></tr>"
+        )
+    return (
+        "<h2 id='assumptions'>What the answer rests on</h2>"
+        "<p>Every number the projection depends on that is not a law of physics: measured or published values "
+        "with their source, and design assumptions (labelled <span class='tag'>assumption</span>), which the "
+        "detector file can override.</p>" + _table(["quantity", "value", "unit", "source"], rows)
+    )
+
+
+def _channels_section(s: dict) -> str:
+    from .plots import channel_sort_key, family_of
+
+    rates = s["rates_per_sns_year"]
+    channels = rates["channels"]
+    events = s["events_in_window_per_sns_year"]
+    base = sorted([k for k in channels if "@" not in k], key=channel_sort_key)
+    extra = [k for k in events if k not in channels]
+    rows, family = [], None
+    for name in base + sorted(extra, key=channel_sort_key):
+        fam = family_of(name)
+        if fam != family:
+            family = fam
+            rows.append(f"<tr class='group'><th colspan='4' scope='colgroup'>{html.escape(fam)}</th></tr>")
+        c = channels.get(name)
+        cells = (
+            _num(f"rates_per_sns_year.channels.{name}.interactions", c["interactions"])
+            + _num(f"rates_per_sns_year.channels.{name}.detected", c["detected"])
+            if c
+            else "<td class='num'>&ndash;</td><td class='num'>&ndash;</td>"
+        )
+        fit = _num(f"events_in_window_per_sns_year.{name}", events[name]) if name in events else "<td></td>"
+        cls = "signal" if name == "nue_d_cc" else ("minor" if name in events and events[name] < 0.01 else "")
+        rows.append(f"<tr class='{cls}'><td>{_channel_label(name)}</td>{cells}{fit}</tr>")
+    main = _table(["reaction", "interactions", "detected (response, windows)", "in the fit"], rows, "channels")
+    detected: dict[str, float] = {}
+    for k, c in channels.items():
+        if "@" in k:
+            detected[k.split("@")[1]] = detected.get(k.split("@")[1], 0.0) + c["detected"]
+    regions = sorted(detected, key=lambda r: -detected[r])  # the signal region first
+    if not regions:
+        return main
+    sub = []
+    for name in base:
+        cells = ""
+        for r in regions:
+            key = f"{name}@{r}"
+            if key in channels:
+                cells += _num(f"rates_per_sns_year.channels.{key}.interactions", channels[key]["interactions"])
+                cells += _num(f"rates_per_sns_year.channels.{key}.detected", channels[key]["detected"])
+            else:
+                cells += "<td class='num'>&ndash;</td><td class='num'>&ndash;</td>"
+        sub.append(f"<tr><td>{_channel_label(name)}</td>{cells}</tr>")
+    header = ["reaction"] + [f"{html.escape(r)}: {w}" for r in regions for w in ("interactions", "detected")]
+    return main + "<h3>Per region of the detector</h3>" + _table(header, sub)
 
 
 def _html(s: dict) -> str:
     cfg = s["configuration"]
     rates = s["rates_per_sns_year"]
-    sens = s["sensitivity"]
+    beam = cfg["facility_beam"]
+    det = html.escape(cfg["detector"])
+    fac = html.escape(cfg["facility"])
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<link rel='icon' href='data:,'>",
-        f"<title>d2oflux report: {html.escape(cfg['detector'])}</title>",
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.45;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
-        "td.num{text-align:right;font-family:monospace}figure{margin:2em 0}img{max-width:100%}"
-        "figcaption{font-size:0.9em;color:#444}pre{background:#f5f5f5;padding:1em;overflow-x:auto;font-size:0.85em}"
-        "</style></head><body>",
-        f"<h1>Flux normalisation with heavy water: {html.escape(cfg['detector'])}</h1>",
-        "<p>This page projects how well a heavy-water Cherenkov detector measures the neutrino flux of the "
-        f"Spallation Neutron Source ({html.escape(cfg['facility'])}) through "
-        "&nu;<sub>e</sub> + d &rarr; e<sup>&minus;</sup> + p + p. The rate engine folds the pion-decay-at-rest "
-        "spectra and timing with every cross section on every target in the detector and with the detector "
-        "response; the binned Poisson likelihood in reconstructed energy &times; time since the proton pulse "
-        "(beam window plus an off-beam sideband) then gives the flux-normalisation uncertainty on Asimov data, "
-        "with nuisance parameters for the cross sections, efficiency, deuteron count, energy scale and "
-        "resolution, protons on target and the backgrounds. The light yield, resolution, threshold, windows, "
-        "steady-state and beam-neutron rates and the systematic sizes are <b>design assumptions</b>, labelled "
-        "in the detector configuration below. Today's flux uncertainty is 10 % (COHERENT, arXiv:2109.11049).</p>",
+        f"<title>d2oflux report: {det}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Measuring the SNS neutrino flux with heavy water: {det}</h1>",
+        f"<p class='lead'>Projection for the detector <b>{det}</b> at the facility <b>{fac}</b>: how well "
+        "&nu;<sub>e</sub> + d &rarr; e<sup>&minus;</sup> + p + p, whose cross section theory knows to 2-3 %, "
+        "normalises the pion-decay-at-rest neutrino flux that every COHERENT CEvNS measurement relies on.</p>",
+        _headline(s),
+        "<nav><a href='#sensitivity'>precision vs exposure</a><a href='#assumptions'>assumptions</a>"
+        "<a href='#events'>expected events</a><a href='#impacts'>systematics</a>"
+        "<a href='#propagation'>CEvNS detectors</a><a href='#validation'>validation</a>"
+        "<a href='#configuration'>configuration</a></nav>",
+        _sensitivity_section(s),
+        _assumptions_section(s),
+        "<h2 id='events'>Expected events per SNS-year</h2>",
+        f"<p>One SNS-year at {fac} is {_span('configuration.facility_beam.hours_per_year', beam['hours_per_year'])} h "
+        f"at {_span('configuration.facility_beam.power_MW', beam['power_MW'])} MW and "
+        f"{_span('configuration.facility_beam.proton_energy_GeV', beam['proton_energy_GeV'])} GeV, i.e. "
+        f"{_span('rates_per_sns_year.exposure.pot', rates['exposure']['pot'])} protons on target. Fluence per "
+        "flavour at the detector [&nu;/cm<sup>2</sup>]: "
+        + ", ".join(
+            f"{_tex_to_html(_flavour(k))} {_span(f'rates_per_sns_year.flux_per_flavour_cm2.{k}', v)}"
+            for k, v in rates["flux_per_flavour_cm2"].items()
+        )
+        + ". <i>Interactions</i>: in the whole detector; <i>detected</i>: after the response, the threshold and "
+        "the energy and time windows; <i>in the fit</i>: what the likelihood sees.</p>",
+        _channels_section(s),
+    ]
+    for fig in ("fig3_energy", "fig4_time", "fig1_source", "fig2_cross_sections"):
+        parts.append(_figure(fig))
+    parts.append(_impacts_section(s))
+    parts.append(_propagation_section(s))
+    parts.append(_validation_section(s))
+    parts.append(
+        "<h2 id='configuration'>Configuration</h2>"
         f"<p>Software: d2oflux {html.escape(s['software']['version'])}; generated {html.escape(s['date_utc'])} UTC; "
         f"toy seed <span data-key='seed' data-value='{s['seed']}'>{s['seed']}</span>. Reproduce with "
-        f"<code>d2oflux report --detector {html.escape(cfg['detector'])}</code>.</p>",
-        "<h2>Expected events per SNS-year</h2>",
-        f"<p>Exposure: 1 SNS-year = <span data-key='rates_per_sns_year.exposure.pot' "
-        f"data-value='{float(rates['exposure']['pot'])!r}'>{fmt(rates['exposure']['pot'])}</span> protons on target "
-        "(5000 h at 1.4 MW, 1.0 GeV). Fluence per flavour at the detector [&nu;/cm<sup>2</sup>]: ",
-        ", ".join(
-            f"{html.escape(k)} <span data-key='rates_per_sns_year.flux_per_flavour_cm2.{k}' data-value='{float(v)!r}'>"
-            f"{fmt(v)}</span>"
-            for k, v in rates["flux_per_flavour_cm2"].items()
-        ),
-        ".</p><table><tr><th>channel</th><th>interactions</th><th>detected (after response and window)</th></tr>",
-    ]
-    for name, c in rates["channels"].items():
-        parts.append(
-            f"<tr><td>{html.escape(name)}</td>"
-            + _num(f"rates_per_sns_year.channels.{name}.interactions", c["interactions"])
-            + _num(f"rates_per_sns_year.channels.{name}.detected", c["detected"])
-            + "</tr>"
-        )
-    parts.append("</table><p>Events in the analysis window per SNS-year, as in the likelihood:</p><table>")
-    for name, v in s["events_in_window_per_sns_year"].items():
-        parts.append(f"<tr><td>{html.escape(name)}</td>{_num(f'events_in_window_per_sns_year.{name}', v)}</tr>")
-    parts.append("</table>")
-    for fig in ("fig1_source", "fig2_cross_sections", "fig3_energy", "fig4_time"):
-        parts.append(_figure(fig))
-    parts.append("<h2>Sensitivity</h2><table><tr><th>SNS-years</th><th>stat only</th><th>total</th></tr>")
-    for i, y in enumerate(sens["years"]):
-        parts.append(
-            f"<tr>{_num(f'sensitivity.years.{i}', y)}{_num(f'sensitivity.stat_only.{i}', sens['stat_only'][i], True)}"
-            f"{_num(f'sensitivity.total.{i}', sens['total'][i], True)}</tr>"
-        )
-    parts.append("</table>")
-    parts.append(_figure("fig5_sensitivity"))
-    parts.append(f"<h2>Impacts at {fmt(max(sens['years']))} SNS-years</h2><table>")
-    for k, v in s["impacts"].items():
-        parts.append(f"<tr><td>{html.escape(k)}</td>{_num(f'impacts.{k}', v, True)}</tr>")
-    parts.append("</table>")
-    parts.append(_figure("fig6_impacts"))
-    parts.append(
-        "<h2>Propagation to the CEvNS detectors</h2><table><tr><th>detector</th><th>distance [m]</th>"
-        "<th>mass [kg]</th><th>CEvNS detected / SNS-year</th><th>&plusmn; today</th><th>&plusmn; projected</th></tr>"
-    )
-    for name, r in s["propagation"].items():
-        parts.append(
-            f"<tr><td>{html.escape(name)}</td>{_num(f'propagation.{name}.distance_m', r['distance_m'])}"
-            f"{_num(f'propagation.{name}.mass_kg', r['mass_kg'])}"
-            f"{_num(f'propagation.{name}.cevns_detected_per_year', r['cevns_detected_per_year'])}"
-            f"{_num(f'propagation.{name}.detected_uncertainty_today', r['detected_uncertainty_today'])}"
-            f"{_num(f'propagation.{name}.detected_uncertainty_projected', r['detected_uncertainty_projected'])}</tr>"
-        )
-    parts.append("</table>")
-    parts.append(_figure("fig7_propagation"))
-    t = s["toys"]
-    parts.append(
-        f"<h2>Validation: {t['ntoys']} pseudo-experiments at 1 SNS-year (seed {t['seed']})</h2><table>"
-        f"<tr><td>pull mean (expected 0)</td>{_num('toys.pull_mean', t['pull_mean'])}"
-        f"{_num('toys.pull_mean_error', t['pull_mean_error'])}</tr>"
-        f"<tr><td>pull width (expected 1)</td>{_num('toys.pull_width', t['pull_width'])}"
-        f"{_num('toys.pull_width_error', t['pull_width_error'])}</tr>"
-        f"<tr><td>68 % coverage (expected 0.6827)</td>{_num('toys.coverage_68', t['coverage_68'])}"
-        f"{_num('toys.coverage_68_error', t['coverage_68_error'])}</tr></table>"
-    )
-    parts.append(
-        "<h2>Configuration</h2><p>The detector file used, in full (every assumption is labelled there):</p>"
-        f"<pre>{html.escape(cfg['detector_toml'], quote=False)}</pre>"
-        f"<p>Facility {html.escape(cfg['facility'])}; mu<sup>&minus;</sup> decay-at-rest contamination included: "
-        f"{cfg['mu_minus_dar']}; nu<sub>e</sub> <sup>16</sup>O model: {html.escape(cfg['o16_model'])}.</p>"
+        f"<code>d2oflux report --detector {det}</code>. Facility {fac}; mu<sup>&minus;</sup> decay-at-rest "
+        f"contamination included: {cfg['mu_minus_dar']}; &nu;<sub>e</sub> <sup>16</sup>O model: "
+        f"{html.escape(cfg['o16_model'])}.</p>"
+        "<details><summary>The detector file used, in full</summary>"
+        f"<pre>{html.escape(cfg['detector_toml'], quote=False)}</pre></details>"
         "<p>Every number on this page is in <a href='summary.json'>summary.json</a>; figures are also given as "
         "PDF next to the PNGs.</p></body></html>"
     )
     return "\n".join(parts)
 
 
+def _flavour(name: str) -> str:
+    from .plots import FLAVOUR_LABEL
+
+    return FLAVOUR_LABEL.get(name, name)
+
+
+def _impacts_section(s: dict) -> str:
+    from .plots import group_impacts, nuisance_label
+
+    years = max(s["sensitivity"]["years"])
+    shown, others = group_impacts(s["impacts"])
+    rows = [
+        f"<tr class='{'minor' if k in others else ''}'><td>{_tex_to_html(nuisance_label(k))}</td>"
+        f"<td><code>{html.escape(k)}</code></td>{_num(f'impacts.{k}', v, True)}</tr>"
+        for k, v in {**shown, **others}.items()
+    ]
+    return (
+        f"<h2 id='impacts'>What limits the precision: systematics at {fmt(years)} SNS-years</h2>"
+        + _figure("fig6_impacts")
+        + _table(["systematic", "nuisance parameter", "impact"], rows)
+    )
+
+
+def _propagation_section(s: dict) -> str:
+    rows = []
+    for name, r in s["propagation"].items():
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td>{_num(f'propagation.{name}.distance_m', r['distance_m'])}"
+            f"{_num(f'propagation.{name}.mass_kg', r['mass_kg'])}"
+            f"{_num(f'propagation.{name}.cevns_detected_per_year', r['cevns_detected_per_year'])}"
+            f"{_num(f'propagation.{name}.detected_uncertainty_today', r['detected_uncertainty_today'])}"
+            f"{_num(f'propagation.{name}.detected_uncertainty_projected', r['detected_uncertainty_projected'])}</tr>"
+        )
+    header = [
+        "detector",
+        "distance [m]",
+        "mass [kg]",
+        "CEvNS detected / SNS-year",
+        "&plusmn; today",
+        "&plusmn; projected",
+    ]
+    return (
+        "<h2 id='propagation'>What it means for the CEvNS detectors</h2>"
+        + _table(header, rows)
+        + _figure("fig7_propagation")
+    )
+
+
+def _validation_section(s: dict) -> str:
+    t = s["toys"]
+    rows = [
+        f"<tr><td>{label}</td>{_num(f'toys.{k}', t[k])}{_num(f'toys.{k}_error', t[f'{k}_error'])}"
+        f"<td class='num'>{expected}</td></tr>"
+        for label, k, expected in (
+            ("pull mean", "pull_mean", "0"),
+            ("pull width", "pull_width", "1"),
+            ("68 % interval coverage", "coverage_68", "0.6827"),
+        )
+    ]
+    return (
+        f"<h2 id='validation'>Validation: {_span('toys.ntoys', t['ntoys'])} pseudo-experiments at "
+        f"{_span('toys.years', t['years'])} SNS-year</h2>"
+        f"<p>Pseudo-data drawn from the model (seed {_span('toys.seed', t['seed'])}) and fitted like real data: "
+        "the fitted flux must be unbiased and its reported error must cover the truth as often as stated.</p>"
+        + _table(["quantity", "value", "statistical uncertainty", "expected"], rows)
+    )
+
+
 def _figure(name: str) -> str:
     return (
-        f"<figure><img src='{name}.png' alt='{name}'><figcaption>{html.escape(FIGURES[name])} "
-        f"(<a href='{name}.pdf'>PDF</a>)</figcaption></figure>"
+        f"<figure><a href='{name}.png'><img src='{name}.png' alt='{html.escape(FIGURES[name][:90])}'></a>"
+        f"<figcaption>{html.escape(FIGURES[name])} (<a href='{name}.pdf'>PDF</a>)</figcaption></figure>"
     )
