@@ -299,14 +299,20 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
 
-def _install_signal_handlers() -> None:
-    """SIGINT -> KeyboardInterrupt (even if the parent ignored it), SIGTERM -> :class:`Terminated`."""
+def _install_signal_handlers() -> dict:
+    """SIGINT -> KeyboardInterrupt (even if the parent ignored it), SIGTERM -> :class:`Terminated`.
+
+    Returns the previous handlers (restored when :func:`main` returns).
+    """
     import signal
     import threading
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,12 +320,27 @@ def main(argv: list[str] | None = None) -> int:
 
     SIGINT exits with 130 and SIGTERM with 143, after the outputs being written are removed.
     """
+    args = sys.argv[1:] if argv is None else list(argv)
+    previous = _install_signal_handlers()
+    try:
+        return _run(args)
+    finally:
+        import signal
+
+        for signum, handler in previous.items():
+            if handler is not None:  # None: installed outside Python, cannot be restored
+                signal.signal(signum, handler)
+
+
+def _run(args: list[str]) -> int:
     from pydantic import ValidationError
 
-    args = sys.argv[1:] if argv is None else list(argv)
-    _install_signal_handlers()
     try:
-        app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
+        # typer, not standalone, returns an exit code: 130 after turning a KeyboardInterrupt into Exit(130)
+        code = app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
+        if code == 130:
+            print("d2oflux: interrupted", file=sys.stderr)
+        return code if isinstance(code, int) else 0
     except ConfigError as exc:
         print(f"d2oflux: error: {exc}", file=sys.stderr)
         return 2
@@ -356,7 +377,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
 
 
 if __name__ == "__main__":
