@@ -129,6 +129,21 @@ def test_report_folder_replaces_only_its_manifest_files(tmp_path):
     assert names(tmp_path) == ["rep"]
 
 
+def test_report_written_before_manifests_is_recognised(tmp_path):
+    from d2oflux.report import _pre_manifest_report
+
+    out = tmp_path / "old-report"
+    out.mkdir()
+    (out / "summary.json").write_text('{"software": {"name": "d2oflux", "version": "0.1.0"}}')
+    (out / "fig1_source.png").write_text("old figure")
+    (out / "fig1_mine.png").write_text(USER_TEXT)  # not a name d2oflux 0.1.0 wrote: the user's
+    with atomic_folder(out, legacy=_pre_manifest_report) as stage:
+        (stage / "summary.json").write_text("{}")
+        (stage / "report.html").write_text("<html></html>")
+    assert names(out) == [MANIFEST_NAME, "fig1_mine.png", "report.html", "summary.json"]
+    assert (out / "fig1_mine.png").read_text() == USER_TEXT
+
+
 def test_failure_while_filling_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         with atomic_folder(tmp_path / "rep") as stage:

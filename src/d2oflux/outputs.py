@@ -347,7 +347,20 @@ def _user_entries(folder: Path) -> list[str]:
     )
 
 
-def check_output_folder(path: str | Path, option: str = "-o") -> Path:
+#: A function listing the files an earlier d2oflux version wrote into a folder before manifests existed
+#: (None: not such a folder).
+LegacyFiles = Callable[[Path], list[str] | None]
+
+
+def _our_files(folder: Path, legacy: LegacyFiles | None) -> list[str] | None:
+    files = read_manifest(folder)
+    if files is None and legacy is not None:
+        with contextlib.suppress(Exception):
+            files = legacy(folder)
+    return files
+
+
+def check_output_folder(path: str | Path, option: str = "-o", *, legacy: LegacyFiles | None = None) -> Path:
     """Check a report folder before any work (see :func:`atomic_folder`); returns it as a Path."""
     out = Path(path)
     if out.name in ("", ".", "..") or out.resolve() == Path.cwd().resolve():
@@ -357,7 +370,7 @@ def check_output_folder(path: str | Path, option: str = "-o") -> Path:
         raise ConfigError(f"{option} '{path}': is a file; expected a folder (new, or an earlier d2oflux report)")
     if out.is_dir():
         check_writable_folder(out, option)
-        if read_manifest(out) is None and _user_entries(out):
+        if _our_files(out, legacy) is None and _user_entries(out):
             raise ConfigError(
                 f"{option} '{path}': folder is not empty and is not a d2oflux report (no {MANIFEST_NAME}); "
                 "choose a new or empty folder"
@@ -366,7 +379,7 @@ def check_output_folder(path: str | Path, option: str = "-o") -> Path:
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | Path, option: str = "-o") -> Iterator[Path]:
+def atomic_folder(path: str | Path, option: str = "-o", *, legacy: LegacyFiles | None = None) -> Iterator[Path]:
     """Yield an empty temporary folder to fill with files; on success they appear in ``path``.
 
     * ``path`` does not exist: the temporary folder is renamed onto it (one atomic rename).
@@ -375,14 +388,15 @@ def atomic_folder(path: str | Path, option: str = "-o") -> Iterator[Path]:
       written last. A file of the same name that the manifest does not list is never replaced (error).
     * anything else (a file, a folder with other content): :class:`ConfigError` before any work.
 
-    Only plain files directly in the temporary folder are installed.
+    Only plain files directly in the temporary folder are installed. ``legacy`` recognises a folder
+    written by an earlier d2oflux without a manifest (its result stands for the manifest's list).
     """
-    out = check_output_folder(path, option)
+    out = check_output_folder(path, option, legacy=legacy)
     fresh = not out.exists()
     where = out.parent if fresh else out
     with FolderLock(where, option):
         sweep_temporaries(where)
-        out = check_output_folder(out, option)
+        out = check_output_folder(out, option, legacy=legacy)
         stage = where / temp_name(out.name or "report")
         stage.mkdir(mode=0o700)
         try:
@@ -406,14 +420,13 @@ def atomic_folder(path: str | Path, option: str = "-o") -> Iterator[Path]:
                         except OSError as exc:
                             raise ConfigError(f"{option} '{path}': cannot create the folder: {exc.strerror}") from None
             else:
-                _install_files(stage, out, names, option, path)
+                _install_files(stage, out, names, option, path, _our_files(out, legacy) or [])
         finally:
             _remove(stage)
 
 
-def _install_files(stage: Path, out: Path, names: list[str], option: str, path) -> None:
-    """Rename the staged files into ``out`` (which is empty or an earlier report), manifest last."""
-    old = read_manifest(out) or []
+def _install_files(stage: Path, out: Path, names: list[str], option: str, path, old: list[str]) -> None:
+    """Rename the staged files into ``out`` (empty, or an earlier report with files ``old``), manifest last."""
     clash = [n for n in names if (out / n).exists() and n not in old]
     if clash:
         raise ConfigError(

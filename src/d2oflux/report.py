@@ -65,7 +65,7 @@ def make_report(
 
     years = check_years(years if years is not None else [0.5, 1, 2, 3, 5])
     seed = check_seed(seed)
-    out = check_output_folder(output, "-o")
+    out = check_output_folder(output, "-o", legacy=_pre_manifest_report)
     steps = tqdm(total=6, desc="report", unit="step", disable=not progress, file=sys.stderr)
     det, src, exposure = build_setup(detector, 1.0, None, None, None, None, True)
     model = build_model(det, src, exposure)
@@ -93,7 +93,7 @@ def make_report(
         "propagation": sens["propagation"],
         "toys": {"years": 1.0, **toys.to_dict()},
     }
-    with atomic_folder(out, "-o") as tmp:
+    with atomic_folder(out, "-o", legacy=_pre_manifest_report) as tmp:
         _figures(tmp, model, sens, rows, src)
         steps.update(2)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -101,6 +101,35 @@ def make_report(
     steps.update()
     steps.close()
     return summary
+
+
+#: The files d2oflux 0.1.0 wrote into a report folder, before reports had a manifest.
+_PRE_MANIFEST_FIGURES = (
+    "fig1_source",
+    "fig2_cross_sections",
+    "fig3_energy",
+    "fig4_time",
+    "fig5_sensitivity",
+    "fig6_impacts",
+    "fig7_propagation",
+)
+_PRE_MANIFEST_FILES = (
+    "report.html",
+    "summary.json",
+    *(f"{name}.{ext}" for name in _PRE_MANIFEST_FIGURES for ext in ("png", "pdf")),
+)
+
+
+def _pre_manifest_report(folder: Path) -> list[str] | None:
+    """The files of a report written by d2oflux before reports had a manifest, else None.
+
+    Recognised by its ``summary.json`` (``software.name == "d2oflux"``); only the names that version
+    wrote (:data:`_PRE_MANIFEST_FILES`) count as its files.
+    """
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if summary["software"]["name"] != "d2oflux":
+        return None
+    return sorted(n for n in _PRE_MANIFEST_FILES if (folder / n).is_file())
 
 
 def _save(fig, folder: Path, name: str) -> None:
