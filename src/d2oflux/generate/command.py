@@ -17,7 +17,7 @@ from ..errors import ConfigError
 
 
 def generate_command(
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed in [0, 2^63) (same seed, same file).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .parquet, .hepmc3 (NuHepMC) or .root.")],
     detector: Annotated[
         str, typer.Option("--detector", "-d", help="Preset name or path to a detector TOML file.")
