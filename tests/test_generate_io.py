@@ -39,7 +39,16 @@ def written(tmp_path_factory):
     for fmt in ("parquet", "root", "hepmc3"):
         path = folder / f"events.{fmt}"
         summary = generate(
-            DET, SRC, None, n_events=200, channels=MIX, seed=5, output=path, chunk_size=300, progress=False
+            DET,
+            SRC,
+            None,
+            n_events=200,
+            per_channel=True,
+            channels=MIX,
+            seed=5,
+            output=path,
+            chunk_size=300,
+            progress=False,
         )
         out[fmt] = (path, summary)
     return out
@@ -64,9 +73,9 @@ def test_parquet_columns_and_summary(written):
     assert set(ev["region"][ev["channel"] == "nue_o16_cc"]) == {"h2o"}
     run = ev["run"]
     assert run["seed"] == 5 and run["mode"] == "count"
-    # weights restore the physical channel mix: sum over a channel's events ~ its expected share
-    mu = {s["label"]: s["weight"] * s["events"] for s in run["selection"]}
-    assert sum(mu.values()) == pytest.approx(n)
+    # weights restore the physical channel mix: a channel's weights sum to its events per SNS-year
+    for s in run["selection"]:
+        assert s["weight"] * s["events"] == pytest.approx(s["expected_per_sns_year"], rel=1e-12)
     # lepton columns are the first final-state particle
     first = ev["fs_offsets"][:-1]
     assert np.array_equal(ev["lepton_pdg"], ev["fs_pdg"][first])
@@ -91,10 +100,11 @@ def test_formats_read_back_identically(written, fmt):
 @pytest.mark.parametrize("fmt", ["parquet", "root", "hepmc3"])
 def test_same_seed_same_bytes(written, tmp_path, fmt):
     again = tmp_path / f"again.{fmt}"
-    generate(DET, SRC, None, n_events=200, channels=MIX, seed=5, output=again, chunk_size=300, progress=False)
+    kw = dict(n_events=200, per_channel=True, channels=MIX, chunk_size=300, progress=False)
+    generate(DET, SRC, None, seed=5, output=again, **kw)
     assert digest(again) == digest(written[fmt][0])
     other = tmp_path / f"other.{fmt}"
-    generate(DET, SRC, None, n_events=200, channels=MIX, seed=6, output=other, chunk_size=300, progress=False)
+    generate(DET, SRC, None, seed=6, output=other, **kw)
     assert digest(other) != digest(again)
     assert files(tmp_path) == sorted([again.name, other.name])  # no temporary files left
 
@@ -255,7 +265,7 @@ def test_cli_generates_and_reports(tmp_path, capsys):
     code = run_cli("--seed", "3", "-o", str(out), "-n", "50", "--channels", "nue_d_cc,es_nue")
     assert code == 0
     err = capsys.readouterr().err
-    assert f"wrote {out}: 100 events" in err and "nue_d_cc" in err
+    assert f"wrote {out}: 50 events" in err and "nue_d_cc" in err  # -n is the total
     ev = read_events(out)
     assert sorted(set(ev["channel"])) == ["es_nue", "nue_d_cc"]
     out2 = tmp_path / "cli2.root"

@@ -55,7 +55,7 @@ def module1():
 
 def sample(det, channels, n, seed):
     """Events of the given channels (n per channel, count mode), as a chunk dict + the sampler."""
-    plan = make_plan(det, SRC, None, n_events=n, channels=channels)
+    plan = make_plan(det, SRC, None, n_events=n, channels=channels, per_channel=True)
     rng = np.random.Generator(np.random.PCG64(seed))
     _, n_comp, w = draw_counts(plan, rng)
     sampler = ChunkSampler(plan, w)
@@ -475,7 +475,7 @@ def test_flux_table_source(tmp_path):
     det = load_detector("d2o-module1")
     res = expect(det, src, ONE_YEAR)
     n = 200_000
-    plan = make_plan(det, src, None, n_events=n, channels=["nue_d_cc", "es_numu"])
+    plan = make_plan(det, src, None, n_events=n, channels=["nue_d_cc", "es_numu"], per_channel=True)
     rng = np.random.Generator(np.random.PCG64(91))
     _, n_comp, w = draw_counts(plan, rng)
     ev = ChunkSampler(plan, w).chunk(n_comp, 0, rng)

@@ -121,17 +121,29 @@ def workspace(
     flux_file: FluxOpt = None,
 ) -> None:
     """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations)."""
-    from .io import write_json_atomic
+    from .outputs import check_output_file, write_json_atomic
 
+    check_output_file(output, "--output", is_ours=_is_d2oflux_workspace)
     model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
     _validate_with_pyhf(model.workspace)
-    write_json_atomic(output, model.workspace)
+    write_json_atomic(output, model.workspace, "--output", is_ours=_is_d2oflux_workspace)
     typer.echo(
         f"wrote {output}: {len(model.workspace['channels'])} channels, "
         f"{sum(len(c['samples']) for c in model.workspace['channels'])} samples "
         f"(try: pyhf fit {output})",
         err=True,
     )
+
+
+def _is_d2oflux_workspace(path: Path) -> bool:
+    """A pyhf workspace as d2oflux writes it (measurement 'flux' with d2oflux's POI), so it may be replaced."""
+    from .analysis.model import POI
+
+    if path.stat().st_size > 200_000_000:
+        return False
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    (measurement,) = spec["measurements"]
+    return measurement["name"] == "flux" and measurement["config"]["poi"] == POI
 
 
 def _validate_with_pyhf(spec: dict) -> None:
@@ -211,8 +223,11 @@ def sensitivity(
 def toys(
     detector: DetectorOpt = "d2o-module1",
     years: Annotated[float, typer.Option("--years", help="Exposure in SNS-years.")] = 1.0,
-    ntoys: Annotated[int, typer.Option("--ntoys", help="Number of pseudo-experiments.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = 1,
+    ntoys: Annotated[
+        float, typer.Option("--ntoys", help="Number of pseudo-experiments (e.g. 10000 or 1e4; at most 1e6).")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed in [0, 2^63) (same seed, same numbers).")] = 1,
+    allow_large: Annotated[bool, typer.Option("--allow-large", help="Allow more than 10^6 toys.")] = False,
     facility: FacilityOpt = None,
     nu_per_proton: YieldOpt = None,
     o16_model: O16Opt = "kolbe",
@@ -221,10 +236,12 @@ def toys(
     as_json: JsonOpt = False,
 ) -> None:
     """Pseudo-experiments from the model, each fitted: pulls, coverage and spread of the flux normalisation."""
-    from .analysis.toys import run_toys
+    from .analysis.toys import check_ntoys, run_toys
+    from .errors import check_seed
 
+    ntoys, seed = check_ntoys(ntoys, allow_large=allow_large), check_seed(seed)
     model = _model(detector, years, None, None, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
-    res = run_toys(model.numpy_model(), ntoys, seed, progress=not as_json and sys.stderr.isatty())
+    res = run_toys(model.numpy_model(), ntoys, seed, progress=sys.stderr.isatty(), allow_large=allow_large)
     d = res.to_dict()
     d = {"detector": model.expectation.detector.name, "years": years, **d}
     if as_json:
@@ -248,12 +265,19 @@ def report(
     years: Annotated[
         str, typer.Option("--years", help="Comma-separated SNS-years for the projection.")
     ] = "0.5,1,2,3,5",
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("d2oflux-report"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the validation toys.")] = 20261125,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Output folder: new, empty, or an earlier d2oflux report (only its files replaced)."
+        ),
+    ] = Path("d2oflux-report"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the validation toys, in [0, 2^63).")] = 20261125,
 ) -> None:
     """The flux-normalisation study: report.html, summary.json and figures (PNG + PDF) in one folder."""
+    from .errors import check_seed
     from .report import make_report
 
+    check_seed(seed)
     make_report(detector, parse_years(years), output, seed=seed, progress=sys.stderr.isatty())
     typer.echo(f"wrote {output}/report.html (open it in a browser), summary.json and figures")
 
@@ -267,19 +291,67 @@ def _register_generate() -> None:
 _register_generate()
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that partial outputs are removed on the way out."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
+def _install_signal_handlers() -> dict:
+    """SIGINT -> KeyboardInterrupt (even if the parent ignored it), SIGTERM -> :class:`Terminated`.
+
+    Returns the previous handlers (restored when :func:`main` returns).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning every input error into one line and exit status 2."""
+    """Entry point: run the app, turning every input error into one line and exit status 2.
+
+    SIGINT exits with 130 and SIGTERM with 143, after the outputs being written are removed.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
+    previous = _install_signal_handlers()
     try:
-        app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
+        return _run(args)
+    finally:
+        import signal
+
+        for signum, handler in previous.items():
+            if handler is not None:  # None: installed outside Python, cannot be restored
+                signal.signal(signum, handler)
+
+
+def _run(args: list[str]) -> int:
+    from pydantic import ValidationError
+
+    try:
+        # typer, not standalone, returns an exit code: 130 after turning a KeyboardInterrupt into Exit(130)
+        code = app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
+        if code == 130:
+            print("d2oflux: interrupted", file=sys.stderr)
+        return code if isinstance(code, int) else 0
     except ConfigError as exc:
         print(f"d2oflux: error: {exc}", file=sys.stderr)
         return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        print("d2oflux: aborted", file=sys.stderr)
+        print("d2oflux: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("d2oflux: terminated", file=sys.stderr)
+        return 143
     except typer.TyperException as exc:  # usage errors: unknown option, missing value, bad type
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         print(f"d2oflux: error: {' '.join(message.split())}", file=sys.stderr)
@@ -287,6 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("d2oflux: interrupted", file=sys.stderr)
         return 130
+    except ValidationError as exc:  # a pydantic model not wrapped in ConfigError: still one line
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ())) or exc.title
+        print(f"d2oflux: error: {where}: {first.get('msg', 'invalid value')}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system said no (disk full, permissions changed while running)
+        name = f" '{exc.filename}'" if exc.filename else ""
+        print(f"d2oflux: error: cannot write or read{name}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug, not bad input: one line, the traceback on request
         if os.environ.get("D2OFLUX_DEBUG"):
             raise
@@ -296,7 +377,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
 
 
 if __name__ == "__main__":

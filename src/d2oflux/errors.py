@@ -30,3 +30,17 @@ def require_positive(value: float, field: str, unit: str = "") -> float:
     if not math.isfinite(v) or v <= 0:
         raise ConfigError(f"{field}: expected a positive number{unit and ' in ' + unit}, got {value!r}")
     return v
+
+
+#: Seeds are integers in [0, 2**63): numpy's generators take any non-negative integer, and 2**63 keeps a
+#: seed a signed 64-bit number in every file format that stores it.
+SEED_LIMIT = 2**63
+
+
+def check_seed(seed, field: str = "--seed") -> int:
+    """Return ``seed`` as an int, or raise :class:`ConfigError` unless it is an integer in [0, 2**63)."""
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"{field}: expected an integer in [0, 2^63), got {seed!r}")
+    return int(seed)

@@ -1,23 +1,23 @@
 """The main job: ``d2oflux report``, the flux-normalisation study as an HTML page, figures and JSON.
 
-Everything is written into a temporary folder next to the destination and moved into place at the end,
-so the output folder is whole or absent.
+Everything is written into a temporary folder and moved into place at the end through
+:func:`d2oflux.outputs.atomic_folder`: a new output folder appears whole or not at all; an earlier
+d2oflux report (recognised by its manifest) has exactly its own files replaced; any other non-empty
+folder is refused before any work.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import shutil
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .errors import ConfigError
+from .errors import check_seed
 
 #: Published projections of the flux precision, drawn and tabulated next to this study's result. The
 #: sensitivity study may provide its own list (``summary["references"]``); this one is used when it does not.
@@ -91,14 +91,14 @@ def make_report(
     from .analysis.model import build_model
     from .analysis.sensitivity import check_years
     from .analysis.toys import run_toys
+    from .outputs import atomic_folder, check_output_folder
     from .setup import build_setup
     from .study import sensitivity_study
     from .summary import rates_summary
 
     years = check_years(years if years is not None else [0.5, 1, 2, 3, 5])
-    out = Path(output)
-    if not out.parent.resolve().is_dir():
-        raise ConfigError(f"-o: folder '{out.parent}' does not exist")
+    seed = check_seed(seed)
+    out = check_output_folder(output, "-o", legacy=_pre_manifest_report)
     steps = tqdm(total=6, desc="report", unit="step", disable=not progress, file=sys.stderr)
     det, src, exposure = build_setup(detector, 1.0, None, None, None, None, True)
     model = build_model(det, src, exposure)
@@ -129,26 +129,43 @@ def make_report(
     summary["configuration"]["facility_beam"] = _facility_beam(src.facility)
     summary.setdefault("references", [dict(r) for r in sens.get("references", REFERENCES)])
     summary.setdefault("assumptions", _assumption_rows(det, model))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out, "-o", legacy=_pre_manifest_report) as tmp:
         _figures(tmp, model, sens, rows, src)
         steps.update(2)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         (tmp / "report.html").write_text(_html(summary), encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     steps.update()
     steps.close()
     return summary
+
+
+#: The files d2oflux 0.1.0 wrote into a report folder, before reports had a manifest.
+_PRE_MANIFEST_FIGURES = (
+    "fig1_source",
+    "fig2_cross_sections",
+    "fig3_energy",
+    "fig4_time",
+    "fig5_sensitivity",
+    "fig6_impacts",
+    "fig7_propagation",
+)
+_PRE_MANIFEST_FILES = (
+    "report.html",
+    "summary.json",
+    *(f"{name}.{ext}" for name in _PRE_MANIFEST_FIGURES for ext in ("png", "pdf")),
+)
+
+
+def _pre_manifest_report(folder: Path) -> list[str] | None:
+    """The files of a report written by d2oflux before reports had a manifest, else None.
+
+    Recognised by its ``summary.json`` (``software.name == "d2oflux"``); only the names that version
+    wrote (:data:`_PRE_MANIFEST_FILES`) count as its files.
+    """
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if summary["software"]["name"] != "d2oflux":
+        return None
+    return sorted(n for n in _PRE_MANIFEST_FILES if (folder / n).is_file())
 
 
 def _save(fig, folder: Path, name: str) -> None:

@@ -163,20 +163,22 @@ def sample_events(model: FluxModel, seed: int) -> dict[str, np.ndarray]:
 
 
 def write_events_csv(events: dict[str, np.ndarray], path: str | Path, header: str = "") -> None:
-    """Write an event file as CSV (whole or not at all: a temporary file renamed into place)."""
-    import os
-    import tempfile
+    """Write an event file as CSV, whole or not at all (:func:`d2oflux.outputs.write_text_atomic`).
 
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for line in header.splitlines():
-                fh.write(f"# {line}\n")
-            fh.write(",".join(COLUMNS) + "\n")
-            for e, t, w in zip(events["energy_MeV"], events["time_ns"], events["window"], strict=True):
-                fh.write(f"{e:.4f},{t:.1f},{w}\n")
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    An existing file is replaced only if it is a d2oflux event file (a ``#`` header naming d2oflux).
+    """
+    from ..outputs import write_text_atomic
+
+    lines = [f"# {line}\n" for line in header.splitlines()]
+    lines.append(",".join(COLUMNS) + "\n")
+    lines += [
+        f"{e:.4f},{t:.1f},{w}\n"
+        for e, t, w in zip(events["energy_MeV"], events["time_ns"], events["window"], strict=True)
+    ]
+    write_text_atomic(path, "".join(lines), "events file", is_ours=_is_d2oflux_csv)
+
+
+def _is_d2oflux_csv(path: Path) -> bool:
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline()
+    return first.startswith("#") and "d2oflux" in first

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_seed
 from .fitter import fit_batch
 from .likelihood import NumpyModel
 
@@ -46,10 +46,34 @@ def draw_toys(nm: NumpyModel, ntoys: int, rng: np.random.Generator, theta: np.nd
     return data, aux
 
 
-def run_toys(nm: NumpyModel, ntoys: int, seed: int, *, chunk: int = 1000, progress: bool = False) -> ToyResult:
-    """Fit ``ntoys`` pseudo-experiments drawn at the nominal parameters, seeded by ``seed``."""
-    if ntoys < 2:
-        raise ConfigError(f"--ntoys: expected at least 2 toys, got {ntoys}")
+#: Toys above which ``allow_large`` (``--allow-large``) is needed: 10^6 toys take about half an hour here.
+MAX_TOYS = 10**6
+
+
+def check_ntoys(ntoys, *, allow_large: bool = False) -> int:
+    """An integer number of toys >= 2 (``1e4`` accepted), at most :data:`MAX_TOYS` unless ``allow_large``."""
+    try:
+        ok = not isinstance(ntoys, bool) and float(ntoys).is_integer() and ntoys >= 2
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"--ntoys: expected an integer number of toys, at least 2, got {ntoys!r}")
+    if ntoys > MAX_TOYS and not allow_large:
+        raise ConfigError(
+            f"--ntoys: {ntoys:.4g} toys is above the limit of {MAX_TOYS:.0e}; pass --allow-large to run them anyway"
+        )
+    return int(ntoys)
+
+
+def run_toys(
+    nm: NumpyModel, ntoys: int, seed: int, *, chunk: int = 1000, progress: bool = False, allow_large: bool = False
+) -> ToyResult:
+    """Fit ``ntoys`` pseudo-experiments drawn at the nominal parameters, seeded by ``seed``.
+
+    ``progress`` shows a tqdm bar on stderr; more than :data:`MAX_TOYS` toys need ``allow_large``.
+    """
+    ntoys = check_ntoys(ntoys, allow_large=allow_large)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     truth = nm.init[nm.poi_index]
     mu, err, ok = [], [], []

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 
 
 def generate_command(
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same file).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed in [0, 2^63) (same seed, same file).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .parquet, .hepmc3 (NuHepMC) or .root.")],
     detector: Annotated[
         str, typer.Option("--detector", "-d", help="Preset name or path to a detector TOML file.")
@@ -25,7 +25,22 @@ def generate_command(
     years: Annotated[
         float | None, typer.Option("--years", help="Exposure in SNS-years: Poisson counts per channel.")
     ] = None,
-    count: Annotated[int | None, typer.Option("--count", "-n", help="Fixed number of events per channel.")] = None,
+    count: Annotated[
+        float | None,
+        typer.Option(
+            "--count",
+            "-n",
+            help="Total number of events (e.g. 100000 or 1e5), split over the channels in proportion to their "
+            "expected rates; each event's weight is in events per SNS-year (the weights sum to the expected "
+            "interactions per SNS-year).",
+        ),
+    ] = None,
+    per_channel: Annotated[
+        bool, typer.Option("--per-channel", help="-n is the number of events per channel, not the total.")
+    ] = False,
+    allow_large: Annotated[
+        bool, typer.Option("--allow-large", help="Allow more than 10^8 events (refused by default).")
+    ] = False,
     channels: Annotated[
         str | None,
         typer.Option("--channels", help="Comma-separated channels (e.g. nue_d_cc,es_nue,nue_o16_cc@h2o); default all."),
@@ -50,21 +65,31 @@ def generate_command(
         ),
     ] = None,
 ) -> None:
-    """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file."""
+    """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file.
+
+    With --years each channel gets a Poisson number of events (weight 1). With -n N the file holds N
+    events in total, split over the channels in proportion to their expected rates, each weighted in
+    events per SNS-year; --per-channel gives N events to every channel instead. More than 10^8 events
+    need --allow-large. The file appears only when complete (an interrupted run leaves nothing).
+    """
     from ..detector import load_detector
+    from ..errors import check_seed
     from ..source import Exposure, FluxTable, Source, load_facility
     from .core import generate
     from .plan import check_count, check_output_path, parse_channels
 
+    check_seed(seed)
+    if per_channel and count is None:
+        raise ConfigError("--per-channel: applies to -n/--count; give -n")
     if years is not None and count is not None:
         raise ConfigError("generate: give only one of --years, -n/--count")
     if years is None and count is None:
         raise ConfigError("generate: give an exposure with --years or a fixed count with -n/--count")
-    if count is not None:
-        check_count(count)
     if years is not None and not (math.isfinite(years) and years > 0):
         raise ConfigError(f"--years: expected a positive number of SNS-years, got {years!r}")
-    check_output_path(output)
+    fmt, _ = check_output_path(output)
+    if count is not None:
+        count = check_count(count, allow_large=allow_large, fmt=fmt)
     channel_list = parse_channels(channels)
     det = load_detector(detector)
     fac = load_facility(facility or det.config.facility, nu_per_proton=nu_per_proton)
@@ -75,16 +100,22 @@ def generate_command(
         Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table),
         exposure,
         n_events=count,
+        per_channel=per_channel,
         channels=channel_list,
         seed=seed,
         output=output,
         progress=sys.stderr.isatty(),
         o16_model=o16_model,
+        allow_large=allow_large,
     )
     lines = [f"wrote {summary['file']}: {summary['total']} events ({summary['format']}, seed {seed})"]
     width = max(len(k) for k in summary["events"])
     for label, n in summary["events"].items():
         mu = summary["expected"][label]
-        extra = f"   expected {mu:.4g}" if mu is not None else f"   weight {summary['weights'][label]:.4g}"
+        extra = (
+            f"   expected {mu:.4g}"
+            if mu is not None
+            else f"   weight {summary['weights'][label]:.4g} events per SNS-year per event"
+        )
         lines.append(f"  {label:<{width}}  {n:>10d}{extra}")
     typer.echo("\n".join(lines), err=True)

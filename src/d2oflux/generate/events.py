@@ -20,7 +20,7 @@ target_mass_MeV    float64
 lepton_pdg         int32        first final-state particle: the charged lepton, else the outgoing nu
 lepton_kinetic_MeV float64
 lepton_cos_theta   float64      cosine of its angle to ``nu_dir``
-weight             float64      1 with an exposure; channel-mix weight with fixed counts
+weight             float64      1 with an exposure; with a fixed count, events per SNS-year per event
 fs_n               int8         number of final-state particles
 fs_pdg             (n, K) int32 final state, padded with zeros beyond ``fs_n``
 fs_p_MeV           (n, K, 3)

@@ -14,10 +14,18 @@ left out of the default list, as in the rate engine). A channel may be qualified
 Counts
 ------
 With an exposure, each selected channel gets a Poisson number of events with mean its expected
-interactions (before any cut), shared among its regions and flavours in proportion to theirs. With a
-fixed count, each selected channel gets exactly that many events, shared the same way (multinomial);
-the events then carry a weight (``weight`` column, NuHepMC ``CV``) ``mu_c / sum(mu) * N / N_c``, so
-that weighted histograms of a multi-channel file have the physical channel mix.
+interactions (before any cut), shared among its regions and flavours in proportion to theirs; every
+event has weight 1. With a fixed count N (``-n``), N is the total: it is split over the selected
+channels in proportion to their expected interactions per SNS-year (largest-remainder rounding, ties
+broken with the seed, at least one event per channel), and each event carries the weight
+``mu_c / N_c`` in events per SNS-year (``weight`` column, NuHepMC ``CV``), so the weights of a file sum
+to the expected interactions per SNS-year of the selected channels. With ``per_channel=True``
+(``--per-channel``) each channel gets N events, weighted the same way.
+
+Sizes
+-----
+A request above :data:`MAX_EVENTS` events is refused unless ``allow_large`` is given; the error states
+the event count and the estimated file size (:data:`BYTES_PER_EVENT`).
 """
 
 from __future__ import annotations
@@ -36,6 +44,13 @@ from .spectra import FlavourSpectrum
 
 #: Output formats by file suffix.
 FORMATS = {".parquet": "parquet", ".hepmc3": "hepmc3", ".root": "root"}
+
+#: Events above which a request needs ``allow_large`` (``--allow-large``): 10^8 events is ~20 GB of parquet.
+MAX_EVENTS = 10**8
+
+#: File size per event [bytes], measured on d2oflux 0.1.0 output for d2o-module1's default channel mix
+#: (220,000 events: parquet 171 B, ROOT 175 B; 22,000 events: HepMC3 879 B), rounded up.
+BYTES_PER_EVENT = {"parquet": 180, "root": 180, "hepmc3": 900}
 
 
 @dataclass
@@ -73,11 +88,18 @@ class Plan:
     fluence_per_cm2: dict[str, float]
     o16_model: str
     n_events: int | None = None
+    per_channel: bool = False
     channel_names: list[str] = field(default_factory=list)
 
     @property
     def expected_known(self) -> bool:
         return self.exposure is not None
+
+    def total_events(self) -> float:
+        """Events requested: N (or N per channel), or the expected number with an exposure."""
+        if self.n_events is None:
+            return sum(i.expected for i in self.items)
+        return self.n_events * (len(self.items) if self.per_channel else 1)
 
     def flux_averaged_xs_cm2(self) -> float:
         """Expected interactions / total fluence (summed over flavours): the detector's flux-averaged
@@ -96,33 +118,57 @@ def parse_channels(text: str | list[str] | None) -> list[str] | None:
     return out
 
 
-def check_output_path(output) -> tuple[str, str]:
-    """``(format, suffix)`` of an output path; ConfigError for an unknown suffix or a missing folder."""
+def output_format(output) -> str:
+    """The format of an output path by its suffix; ConfigError for an unknown suffix."""
     from pathlib import Path
 
-    p = Path(output)
-    suffix = p.suffix.lower()
+    suffix = Path(output).suffix.lower()
     if suffix not in FORMATS:
         raise ConfigError(
             f"--output '{output}': unknown suffix '{suffix or '(none)'}'; expected one of {', '.join(FORMATS)}"
         )
-    if not p.parent.exists() or not p.parent.is_dir():
-        raise ConfigError(f"--output '{output}': folder '{p.parent}' does not exist")
-    if p.exists() and p.is_dir():
-        raise ConfigError(f"--output '{output}': is a folder; expected a file name ending in {suffix}")
-    return FORMATS[suffix], suffix
+    return FORMATS[suffix]
 
 
-def check_count(n_events) -> int:
-    """A positive integer event count, or ConfigError naming ``-n/--count``."""
+def check_output_path(output) -> tuple[str, str]:
+    """``(format, suffix)`` of an output path, after the checks of :func:`d2oflux.outputs.check_output_file`
+    (folder exists and is writable, not a folder, an existing file only if d2oflux wrote it)."""
+    from pathlib import Path
+
+    from ..outputs import check_output_file
+    from .writers import written_by_d2oflux
+
+    if Path(output).is_dir():
+        raise ConfigError(f"--output '{output}': is a folder; expected a file name ending in {', '.join(FORMATS)}")
+    fmt = output_format(output)
+    check_output_file(output, "--output", is_ours=lambda p: written_by_d2oflux(p, fmt))
+    return fmt, Path(output).suffix.lower()
+
+
+def check_count(n_events, *, allow_large: bool = False, fmt: str | None = None) -> int:
+    """A positive integer event count (``1e6`` accepted), at most :data:`MAX_EVENTS` unless ``allow_large``."""
     ok = not isinstance(n_events, bool)
     try:
-        ok = ok and float(n_events).is_integer() and n_events > 0
+        ok = ok and math.isfinite(float(n_events)) and float(n_events).is_integer() and n_events > 0
     except (TypeError, ValueError):
         ok = False
     if not ok:
         raise ConfigError(f"-n/--count: expected a positive integer, got {n_events!r}")
+    check_size(float(n_events), allow_large=allow_large, fmt=fmt, option="-n/--count")
     return int(n_events)
+
+
+def check_size(n_events: float, *, allow_large: bool, fmt: str | None, option: str) -> None:
+    """ConfigError if ``n_events`` exceeds :data:`MAX_EVENTS` without ``allow_large`` (count and size stated)."""
+    if n_events <= MAX_EVENTS or allow_large:
+        return
+    from ..outputs import human_bytes
+
+    size = f" (~{human_bytes(n_events * BYTES_PER_EVENT[fmt])} of {fmt})" if fmt else ""
+    raise ConfigError(
+        f"{option}: {n_events:.4g} events{size} is above the limit of {MAX_EVENTS:.0e} events; "
+        "pass --allow-large to generate them anyway"
+    )
 
 
 def make_plan(
@@ -133,10 +179,17 @@ def make_plan(
     n_events: int | None,
     channels: list[str] | str | None,
     o16_model: str = "kolbe",
+    per_channel: bool = False,
+    allow_large: bool = False,
+    fmt: str | None = None,
 ) -> Plan:
-    """Validate the request and list what to generate (module docstring)."""
+    """Validate the request and list what to generate (module docstring).
+
+    ``n_events`` is the total number of events (``per_channel=False``) or the number per selected
+    channel; ``fmt`` (parquet, root, hepmc3) only enters the size estimate of a size error.
+    """
     if n_events is not None:
-        n_events = check_count(n_events)
+        n_events = check_count(n_events, allow_large=allow_large, fmt=fmt)
     elif exposure is None:
         raise ConfigError("generate: give an exposure (--years) or a fixed count (-n/--count)")
     if exposure is not None and not (math.isfinite(exposure.pot) and exposure.pot > 0):
@@ -146,7 +199,8 @@ def make_plan(
     requested = parse_channels(channels)
 
     # the rate engine's components, with a response that sees every particle (CEvNS included)
-    ref_exposure = exposure if exposure is not None else Exposure(pot=1.0, neutrinos_per_flavour=1.0, years=0.0)
+    # (with a fixed count: per SNS-year of the facility, the unit of the events' weights)
+    ref_exposure = exposure if exposure is not None else Exposure.from_years(source.facility, 1.0)
     full = detector.make_response(visible_particles=VISIBLE_PARTICLES)
     expectation = expect(detector, source, ref_exposure, o16_model=o16_model, response=full)
     comps = [c for c in expectation.components if c.interactions > 0]
@@ -219,7 +273,12 @@ def make_plan(
     for r in used_regions:
         require_geometry(detector, detector.regions[r])
 
-    return Plan(
+    if n_events is not None and not per_channel and n_events < len(items):
+        raise ConfigError(
+            f"-n/--count: {n_events} events cannot represent the {len(items)} selected channels (at least one "
+            "each); give a larger -n or fewer --channels"
+        )
+    plan = Plan(
         detector=detector,
         source=source,
         exposure=exposure,
@@ -229,5 +288,9 @@ def make_plan(
         fluence_per_cm2=dict(expectation.fluence_per_cm2),
         o16_model=o16_model,
         n_events=n_events,
+        per_channel=per_channel,
         channel_names=[i.channel for i in items],
     )
+    option = "-n/--per-channel" if n_events else "--years"
+    check_size(plan.total_events(), allow_large=allow_large, fmt=fmt, option=option)
+    return plan

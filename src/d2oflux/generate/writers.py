@@ -77,6 +77,26 @@ FS_FIELDS = ("pdg", "px_MeV", "py_MeV", "pz_MeV", "E_MeV", "mass_MeV")
 PB_PER_CM2 = 1e36
 
 
+def written_by_d2oflux(path: Path, fmt: str) -> bool:
+    """True if ``path`` is an event file written by d2oflux in format ``fmt`` (so it may be replaced).
+
+    parquet: the ``d2oflux`` schema metadata; ROOT: the ``d2oflux_run`` object; HepMC3: the ``d2oflux``
+    tool line in the run info (within the first 64 kB).
+    """
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return b"d2oflux" in (pq.read_schema(path).metadata or {})
+    if fmt == "root":
+        import uproot
+
+        with uproot.open(path) as f:
+            return "d2oflux_run" in f
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    return head.startswith(b"HepMC::Version") and b"\nT d2oflux\\|" in head
+
+
 def _json(run: dict) -> str:
     return json.dumps(run, sort_keys=True, separators=(",", ":"))
 
