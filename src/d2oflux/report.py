@@ -48,6 +48,10 @@ def make_report(
     ntoys: int = 500,
     cevns_detectors: tuple[str, ...] = ("csi", "lar"),
     progress: bool = True,
+    facility: str | None = None,
+    nu_per_proton: float | None = None,
+    radiative_corrections: bool = True,
+    systematics: str = "default",
 ) -> dict:
     """Compute the study and write ``report.html``, ``summary.json`` and figures into ``output``.
 
@@ -58,6 +62,7 @@ def make_report(
     from .analysis.model import build_model
     from .analysis.sensitivity import check_years
     from .analysis.toys import run_toys
+    from .assumptions import assumption_rows
     from .setup import build_setup
     from .study import sensitivity_study
     from .summary import rates_summary
@@ -67,8 +72,8 @@ def make_report(
     if not out.parent.resolve().is_dir():
         raise ConfigError(f"-o: folder '{out.parent}' does not exist")
     steps = tqdm(total=6, desc="report", unit="step", disable=not progress, file=sys.stderr)
-    det, src, exposure = build_setup(detector, 1.0, None, None, None, None, True)
-    model = build_model(det, src, exposure)
+    det, src, exposure = build_setup(detector, 1.0, None, None, facility, nu_per_proton, True)
+    model = build_model(det, src, exposure, radiative_corrections=radiative_corrections, systematics=systematics)
     steps.update()
     rates = rates_summary(model.expectation)
     sens, rows = sensitivity_study(model, years, list(cevns_detectors))
@@ -85,10 +90,18 @@ def make_report(
             "facility": src.facility.name,
             "mu_minus_dar": src.include_mu_minus_dar,
             "o16_model": "kolbe",
+            "radiative_corrections": radiative_corrections,
+            "systematics_profile": model.systematics_profile,
+            "nu_per_proton": exposure.nu_per_proton,
         },
+        "exposure_text": exposure_text(src.facility),
+        "assumptions": assumption_rows(det, src.facility, systematics, radiative_corrections=radiative_corrections),
+        "references": sens["references"],
         "rates_per_sns_year": rates,
         "events_in_window_per_sns_year": sens["events"],
-        "sensitivity": {k: sens[k] for k in ("years", "stat_only", "total")},
+        "sensitivity": {
+            k: sens[k] for k in ("years", "stat_only", "stat_all_nuisances_fixed", "stat_signal_only", "total")
+        },
         "impacts": sens["impacts"],
         "propagation": sens["propagation"],
         "toys": {"years": 1.0, **toys.to_dict()},
@@ -113,6 +126,14 @@ def make_report(
     steps.update()
     steps.close()
     return summary
+
+
+def exposure_text(facility) -> str:
+    """What one year of the facility means, e.g. "5000 h at 2.0 MW, 1.3 GeV (sns-fts-ppu)" with its POT."""
+    return (
+        f"{facility.hours_per_year:g} h at {facility.power_MW:g} MW, {facility.proton_energy_GeV:g} GeV "
+        f"({facility.name}; {facility.pot_per_year:.3e} protons on target per year)"
+    )
 
 
 def _save(fig, folder: Path, name: str) -> None:

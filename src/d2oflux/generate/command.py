@@ -52,7 +52,8 @@ def generate_command(
 ) -> None:
     """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file."""
     from ..detector import load_detector
-    from ..source import Exposure, FluxTable, Source, load_facility
+    from ..setup import facility_for
+    from ..source import Exposure, FluxTable, Source
     from .core import generate
     from .plan import check_count, check_output_path, parse_channels
 
@@ -67,7 +68,7 @@ def generate_command(
     check_output_path(output)
     channel_list = parse_channels(channels)
     det = load_detector(detector)
-    fac = load_facility(facility or det.config.facility, nu_per_proton=nu_per_proton)
+    fac = facility_for(det, facility, nu_per_proton)
     exposure = Exposure.from_years(fac, years) if years is not None else None
     table = FluxTable.read(flux_file) if flux_file is not None else None
     summary = generate(
