@@ -49,6 +49,13 @@ def generate_command(
             help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
         ),
     ] = None,
+    radiative_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--radiative-corrections/--no-radiative-corrections",
+            help="KRV radiative correction on nu-d CC (default on; off: the bare NSAPMGK table).",
+        ),
+    ] = True,
 ) -> None:
     """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file."""
     from ..detector import load_detector
@@ -81,6 +88,7 @@ def generate_command(
         output=output,
         progress=sys.stderr.isatty(),
         o16_model=o16_model,
+        radiative_corrections=radiative_corrections,
     )
     lines = [f"wrote {summary['file']}: {summary['total']} events ({summary['format']}, seed {seed})"]
     width = max(len(k) for k in summary["events"])

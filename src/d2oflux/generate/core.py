@@ -120,6 +120,7 @@ def generate(
     chunk_size: int = 1_000_000,
     progress: bool = True,
     o16_model: str = "kolbe",
+    radiative_corrections: bool = True,
 ) -> dict:
     """Generate neutrino interactions with full final states and write them to ``output``.
 
@@ -146,6 +147,8 @@ def generate(
         Show a progress bar (tqdm, on stderr).
     o16_model : {"kolbe", "nakazato"}
         Model of the nu_e 16O CC total cross section.
+    radiative_corrections : bool
+        KRV radiative correction on nu-d CC (default on).
 
     Returns
     -------
@@ -161,7 +164,15 @@ def generate(
     seed = _check_seed(seed)
     chunk_size = _check_chunk(chunk_size)
     fmt, _ = check_output_path(output)
-    plan = make_plan(detector, source, exposure, n_events=n_events, channels=channels, o16_model=o16_model)
+    plan = make_plan(
+        detector,
+        source,
+        exposure,
+        n_events=n_events,
+        channels=channels,
+        o16_model=o16_model,
+        radiative_corrections=radiative_corrections,
+    )
 
     rng = np.random.Generator(np.random.PCG64(seed))
     n_item, n_comp, weights = draw_counts(plan, rng)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..detector import VISIBLE_PARTICLES, Detector
 from ..errors import ConfigError, suggest
-from ..rates import expect
+from ..rates import expect, registry_options
 from ..source import Exposure, Source
 from ..xsec import available_channels, cross_sections_for_target
 from .channels import ChannelModel, model_for
@@ -133,6 +133,7 @@ def make_plan(
     n_events: int | None,
     channels: list[str] | str | None,
     o16_model: str = "kolbe",
+    radiative_corrections: bool = True,
 ) -> Plan:
     """Validate the request and list what to generate (module docstring)."""
     if n_events is not None:
@@ -148,7 +149,10 @@ def make_plan(
     # the rate engine's components, with a response that sees every particle (CEvNS included)
     ref_exposure = exposure if exposure is not None else Exposure(pot=1.0, neutrinos_per_flavour=1.0, years=0.0)
     full = detector.make_response(visible_particles=VISIBLE_PARTICLES)
-    expectation = expect(detector, source, ref_exposure, o16_model=o16_model, response=full)
+    expectation = expect(
+        detector, source, ref_exposure, o16_model=o16_model, response=full, radiative_corrections=radiative_corrections
+    )
+    options = registry_options(detector, radiative_corrections)
     comps = [c for c in expectation.components if c.interactions > 0]
     sees_recoils = detector.response.sees("nuclear_recoil")
     names = sorted({c.channel for c in comps})
@@ -207,7 +211,7 @@ def make_plan(
         for c in mine:
             if c.flavour in xs_by_flavour:
                 continue
-            (xs,) = [x for x in cross_sections_for_target(c.target, (c.flavour,), o16_model) if x.name == chan]
+            (xs,) = [x for x in cross_sections_for_target(c.target, (c.flavour,), o16_model, options) if x.name == chan]
             xs_by_flavour[c.flavour] = xs
         assert flavours == sorted(xs_by_flavour)
         spectra = {f: FlavourSpectrum(source, f) for f in flavours}
