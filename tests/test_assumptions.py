@@ -74,3 +74,12 @@ def test_profiles(tmp_path):
     with pytest.raises(ConfigError, match="'pot' must be a number >= 0"):
         load_profile(str(f))
     assert not math.isnan(SystematicsConfig().radiative_correction)
+
+
+def test_markdown_table(capsys):
+    from d2oflux.assumptions import main
+
+    main(["d2o-1t", "sns-sts", "theory-only"])
+    out = capsys.readouterr().out
+    assert out.startswith("| name | value | unit | source |")
+    assert "| facility.power_MW | 0.7 | MW |" in out

@@ -213,3 +213,28 @@ def assumption_rows(detector, facility, profile=None, *, radiative_corrections: 
         _row("facility.nu_per_proton_rel_uncertainty", facility.nu_per_proton_rel_uncertainty, "relative", fac_src),
     ]
     return rows
+
+
+def assumptions_markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table (``python -m d2oflux.assumptions [detector] [facility] [profile]``)."""
+    lines = ["| name | value | unit | source |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['value']} | {r['unit']} | {r['source']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the assumption table of a detector, facility and systematics profile as Markdown."""
+    import sys
+
+    from .detector import load_detector
+    from .setup import facility_for
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    det = load_detector(args[0] if args else "d2o-module1")
+    fac = facility_for(det, args[1] if len(args) > 1 else None)
+    print(assumptions_markdown(assumption_rows(det, fac, args[2] if len(args) > 2 else None)))
+
+
+if __name__ == "__main__":
+    main()
