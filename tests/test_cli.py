@@ -54,7 +54,9 @@ def test_beam_history(capsys, tmp_path):
         (["rates", "--years", "0"], "years"),
         (["rates", "--pot", "nan"], "pot"),
         (["rates", "--years", "1", "--pot", "1e22"], "only one of"),
-        (["rates", "--facility", "sns-sts"], "not published"),
+        # sns-sts used to stop with "not published"; since issue 8 it ships a labelled-assumption yield
+        (["rates", "--systematics", "x"], "No such option"),
+        (["sensitivity", "--systematics", "nope.toml"], "theory-only or a TOML file"),
         (["rates", "--o16-model", "suzuki"], "kolbe"),
         (["rates", "--yeers", "1"], "No such option"),
         (["sensitivity", "--years", ""], "non-empty"),

@@ -312,12 +312,12 @@ def test_sensitivity_curves_found_by_shape():
     sens = {
         "years": [1.0, 2.0, 3.0],
         "total": [0.06, 0.05, 0.045],
-        "signal_stat_only": [0.03, 0.02, 0.017],
+        "stat_signal_only": [0.03, 0.02, 0.017],
         "stat_only": [0.04, 0.03, 0.024],
-        "all_nuisances_fixed": [0.035, 0.025, 0.02],
+        "extra_curve": [0.035, 0.025, 0.02],
         "references": [{"label": "x"}, {"label": "y"}, {"label": "z"}],  # three entries, but no curve
         "systematics_profile": "nominal",
     }
-    assert plots.per_exposure_keys(sens) == ["total", "stat_only", "all_nuisances_fixed", "signal_stat_only"]
+    assert plots.per_exposure_keys(sens) == ["total", "stat_only", "stat_signal_only", "extra_curve"]
     fig = plots.sensitivity_figure(sens, 0.1, REFERENCES)
     assert len(fig.axes[0].get_legend().get_texts()) == 4 + 1 + len(REFERENCES)

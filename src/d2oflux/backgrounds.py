@@ -42,6 +42,20 @@ class BackgroundHistograms:
     beam_live_time_s: float
 
 
+def nd_capture_probability(detector) -> float:
+    """Probability that an NC-on-d neutron is captured on a deuteron in ``detector``.
+
+    ``[backgrounds] nd_capture_probability`` if set, else the age-diffusion estimate over the D2O geometry
+    (:func:`d2oflux.neutron_capture.detector_capture_fractions`; d2o-module1: 0.008).
+    """
+    from .neutron_capture import detector_capture_fractions
+
+    given = detector.config.backgrounds.nd_capture_probability
+    if given is not None:
+        return float(given)
+    return float(round(detector_capture_fractions(detector).d, 6))
+
+
 def beam_seconds(expectation: Expectation) -> float:
     """Seconds of beam for the exposure (at the facility's nominal power and energy)."""
     fac = expectation.source.facility

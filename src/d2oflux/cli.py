@@ -51,6 +51,17 @@ FluxOpt = Annotated[
         help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
     ),
 ]
+RadiativeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--radiative-corrections/--no-radiative-corrections",
+        help="KRV radiative correction on nu-d CC (default on; off: the bare NSAPMGK table).",
+    ),
+]
+SystematicsOpt = Annotated[
+    str,
+    typer.Option("--systematics", help="Systematics profile: default, theory-only, or a TOML file."),
+]
 
 
 def _check_o16(model: str) -> str:
@@ -70,6 +81,7 @@ def rates(
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
+    radiative_corrections: RadiativeOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Expected interactions and detected events per channel (default: 1 SNS-year)."""
@@ -79,7 +91,7 @@ def rates(
     det, src, exposure = build_setup(
         detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, flux_file=flux_file
     )
-    result = expect(det, src, exposure, o16_model=_check_o16(o16_model))
+    result = expect(det, src, exposure, o16_model=_check_o16(o16_model), radiative_corrections=radiative_corrections)
     summary = rates_summary(result)
     if as_json:
         typer.echo(json.dumps(summary))
@@ -98,13 +110,32 @@ def parse_years(text: str) -> list[float]:
     return check_years(values)
 
 
-def _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file=None):
+def _model(
+    detector,
+    years,
+    pot,
+    beam_history,
+    facility,
+    nu_per_proton,
+    mu_minus_dar,
+    o16_model,
+    flux_file=None,
+    radiative_corrections=True,
+    systematics="default",
+):
     from .analysis.model import build_model
 
     det, src, exposure = build_setup(
         detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, flux_file=flux_file
     )
-    return build_model(det, src, exposure, o16_model=_check_o16(o16_model))
+    return build_model(
+        det,
+        src,
+        exposure,
+        o16_model=_check_o16(o16_model),
+        radiative_corrections=radiative_corrections,
+        systematics=systematics,
+    )
 
 
 @app.command()
@@ -119,12 +150,26 @@ def workspace(
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
+    radiative_corrections: RadiativeOpt = True,
+    systematics: SystematicsOpt = "default",
 ) -> None:
     """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations)."""
     from .outputs import check_output_file, write_json_atomic
 
     check_output_file(output, "--output", is_ours=_is_d2oflux_workspace)
-    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
+    model = _model(
+        detector,
+        years,
+        pot,
+        beam_history,
+        facility,
+        nu_per_proton,
+        mu_minus_dar,
+        o16_model,
+        flux_file,
+        radiative_corrections,
+        systematics,
+    )
     _validate_with_pyhf(model.workspace)
     write_json_atomic(output, model.workspace, "--output", is_ours=_is_d2oflux_workspace)
     typer.echo(
@@ -174,6 +219,8 @@ def fit(
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
+    radiative_corrections: RadiativeOpt = True,
+    systematics: SystematicsOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Fit measured events: the flux normalisation, neutrinos per proton, flux at the detector, pulls."""
@@ -185,7 +232,19 @@ def fit(
         from importlib import resources
 
         events = Path(str(resources.files("d2oflux") / "data/examples/events_d2o-module1_1y_seed1.csv"))
-    model = _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
+    model = _model(
+        detector,
+        years,
+        pot,
+        beam_history,
+        facility,
+        nu_per_proton,
+        mu_minus_dar,
+        o16_model,
+        flux_file,
+        radiative_corrections,
+        systematics,
+    )
     result = fit_events(model, events)
     typer.echo(json.dumps(result) if as_json else fit_table(result))
 
@@ -202,6 +261,8 @@ def sensitivity(
     cevns: Annotated[
         str, typer.Option("--cevns-detectors", help="CEvNS detectors to propagate the flux to.")
     ] = "csi,lar",
+    radiative_corrections: RadiativeOpt = True,
+    systematics: SystematicsOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Projected relative flux uncertainty vs exposure (Asimov), impacts, and CEvNS propagation."""
@@ -209,7 +270,19 @@ def sensitivity(
     from .study import sensitivity_study, sensitivity_table
 
     year_list = parse_years(years)
-    model = _model(detector, 1.0, None, None, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
+    model = _model(
+        detector,
+        1.0,
+        None,
+        None,
+        facility,
+        nu_per_proton,
+        mu_minus_dar,
+        o16_model,
+        flux_file,
+        radiative_corrections,
+        systematics,
+    )
     result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
     if as_json:
         typer.echo(json.dumps(result))
@@ -233,6 +306,8 @@ def toys(
     o16_model: O16Opt = "kolbe",
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
+    radiative_corrections: RadiativeOpt = True,
+    systematics: SystematicsOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Pseudo-experiments from the model, each fitted: pulls, coverage and spread of the flux normalisation."""
@@ -240,7 +315,19 @@ def toys(
     from .errors import check_seed
 
     ntoys, seed = check_ntoys(ntoys, allow_large=allow_large), check_seed(seed)
-    model = _model(detector, years, None, None, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file)
+    model = _model(
+        detector,
+        years,
+        None,
+        None,
+        facility,
+        nu_per_proton,
+        mu_minus_dar,
+        o16_model,
+        flux_file,
+        radiative_corrections,
+        systematics,
+    )
     res = run_toys(model.numpy_model(), ntoys, seed, progress=sys.stderr.isatty(), allow_large=allow_large)
     d = res.to_dict()
     d = {"detector": model.expectation.detector.name, "years": years, **d}
@@ -272,13 +359,27 @@ def report(
         ),
     ] = Path("d2oflux-report"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the validation toys, in [0, 2^63).")] = 20261125,
+    facility: FacilityOpt = None,
+    nu_per_proton: YieldOpt = None,
+    radiative_corrections: RadiativeOpt = True,
+    systematics: SystematicsOpt = "default",
 ) -> None:
     """The flux-normalisation study: report.html, summary.json and figures (PNG + PDF) in one folder."""
     from .errors import check_seed
     from .report import make_report
 
     check_seed(seed)
-    make_report(detector, parse_years(years), output, seed=seed, progress=sys.stderr.isatty())
+    make_report(
+        detector,
+        parse_years(years),
+        output,
+        seed=seed,
+        progress=sys.stderr.isatty(),
+        facility=facility,
+        nu_per_proton=nu_per_proton,
+        radiative_corrections=radiative_corrections,
+        systematics=systematics,
+    )
     typer.echo(f"wrote {output}/report.html (open it in a browser), summary.json and figures")
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from .assumptions import default
 from .binning import Axis
 from .config import StrictModel, parse_toml, read_preset_text, validate
 from .errors import ConfigError
@@ -137,46 +138,58 @@ class AnalysisConfig(StrictModel):
 
 
 class BackgroundConfig(StrictModel):
-    """Backgrounds not induced by the beam neutrinos (PHYSICS.md section 7). All defaults are assumptions.
+    """Backgrounds not induced by the beam neutrinos (docs/physics.md section 7), and the neutron capture on d.
+
+    Defaults, their units and their sources (all assumptions, with reasons) live in
+    :data:`d2oflux.assumptions.DEFAULTS` (keys ``backgrounds.<field>``).
 
     Attributes
     ----------
     steady_state_rate_per_MeV_s : float
-        Steady-state (cosmic, radioactivity) rate in the detector after the muon veto, per MeV of
-        reconstructed energy per second of live time, flat in energy and time. Assumption: 2e-4, the order of
-        ~30 Hz of muons through ~1 m^2 at 8 m.w.e., ~3 % stopping, ~1 % of their Michel electrons missed by the veto,
-        spread over ~50 MeV.
+        Steady-state (cosmic, radioactivity) rate after the muon veto, per MeV of reconstructed energy per
+        second of live time, flat in energy and time.
     sideband_livetime_ratio : float
-        Off-beam (anti-coincidence) live time divided by the beam-window live time. Assumption: 100.
+        Off-beam (anti-coincidence) live time divided by the beam-window live time.
     beam_neutrons_per_year : float
-        Beam-related (prompt) neutron events per SNS-year reconstructed in the analysis window. Assumption: 10.
+        Beam-related (prompt) neutron events per SNS-year reconstructed in the analysis window.
     beam_neutron_slope_MeV : float
-        Their reconstructed-energy spectrum falls as exp(-E / slope). Assumption: 5 MeV.
+        Their reconstructed-energy spectrum falls as exp(-E / slope).
     beam_neutron_delay_ns : float
-        Their time profile is the POT profile delayed by this much. Assumption: 100 ns.
+        Their time profile is the POT profile delayed by this much.
     beam_neutron_rel_uncertainty : float
-        Normalisation uncertainty of the beam neutrons. Assumption: 50 %.
+        Normalisation uncertainty of the beam neutrons.
+    nd_capture_probability : float or None
+        Probability that an NC-on-d neutron is captured on a deuteron (6.257 MeV gamma). Default (None):
+        computed from the D2O geometry by :func:`d2oflux.neutron_capture.detector_capture_fractions`.
     """
 
-    steady_state_rate_per_MeV_s: float = Field(default=2e-4, ge=0)
-    sideband_livetime_ratio: float = Field(default=100.0, gt=0)
-    beam_neutrons_per_year: float = Field(default=10.0, ge=0)
-    beam_neutron_slope_MeV: float = Field(default=5.0, gt=0)
-    beam_neutron_delay_ns: float = Field(default=100.0, ge=0)
-    beam_neutron_rel_uncertainty: float = Field(default=0.5, ge=0)
+    steady_state_rate_per_MeV_s: float = Field(default=default("backgrounds.steady_state_rate_per_MeV_s"), ge=0)
+    sideband_livetime_ratio: float = Field(default=default("backgrounds.sideband_livetime_ratio"), gt=0)
+    beam_neutrons_per_year: float = Field(default=default("backgrounds.beam_neutrons_per_year"), ge=0)
+    beam_neutron_slope_MeV: float = Field(default=default("backgrounds.beam_neutron_slope_MeV"), gt=0)
+    beam_neutron_delay_ns: float = Field(default=default("backgrounds.beam_neutron_delay_ns"), ge=0)
+    beam_neutron_rel_uncertainty: float = Field(default=default("backgrounds.beam_neutron_rel_uncertainty"), ge=0)
+    nd_capture_probability: float | None = Field(default=None, ge=0, le=1)
 
 
 class SystematicsConfig(StrictModel):
-    """Sizes (1 sigma) of the detector systematics in the likelihood. All defaults are assumptions.
+    """Sizes (1 sigma, relative unless stated) of the nuisance parameters in the likelihood.
 
-    Cross-section uncertainties come from the cross-section models themselves (their ``rel_uncertainty``).
+    Defaults and their sources: :data:`d2oflux.assumptions.DEFAULTS` (keys ``systematics.<field>``).
+    ``nud_cross_section`` and ``radiative_correction`` are theory (published); ``o16_model`` scales the
+    Kolbe -> Nakazato nu_e 16O CC variation; ``other_cross_sections`` scales every other reaction's stated
+    uncertainty. A profile (``--systematics``, :mod:`d2oflux.systematics`) replaces these per run.
     """
 
-    energy_scale: float = Field(default=0.02, ge=0)  # assumption: Michel-endpoint calibration to 2 %
-    resolution_constant: float = Field(default=0.02, ge=0)  # assumption: absolute shift of the constant term
-    efficiency: float = Field(default=0.02, ge=0)  # assumption
-    deuteron_count: float = Field(default=0.005, ge=0)  # assumption: mass and isotopic purity
-    pot: float = Field(default=0.01, ge=0)  # assumption: beam power / proton energy accounting
+    energy_scale: float = Field(default=default("systematics.energy_scale"), ge=0)
+    resolution_constant: float = Field(default=default("systematics.resolution_constant"), ge=0)
+    efficiency: float = Field(default=default("systematics.efficiency"), ge=0)
+    deuteron_count: float = Field(default=default("systematics.deuteron_count"), ge=0)
+    pot: float = Field(default=default("systematics.pot"), ge=0)
+    nud_cross_section: float = Field(default=default("systematics.nud_cross_section"), ge=0)
+    radiative_correction: float = Field(default=default("systematics.radiative_correction"), ge=0)
+    o16_model: float = Field(default=default("systematics.o16_model"), ge=0)
+    other_cross_sections: float = Field(default=default("systematics.other_cross_sections"), ge=0)
 
 
 class BinningConfig(StrictModel):

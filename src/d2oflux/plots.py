@@ -349,9 +349,8 @@ def time_figure(edges: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
 #: Curves of the sensitivity figure: summary key -> (label, marker and line style, colour).
 SENSITIVITY_CURVES = {
     "total": ("total (statistics and systematics)", "s-", _P[0]),
-    "stat_only": ("statistics only (background rates fitted)", "o--", _P[1]),
-    "all_nuisances_fixed": ("all nuisances fixed", "^-.", _P[4]),
-    "signal_stat_only": ("signal statistics only", "v:", _P[5]),
+    "stat_only": ("statistics only, all nuisances fixed", "o--", _P[1]),
+    "stat_signal_only": ("signal statistics only (every background normalisation free)", "v:", _P[5]),
 }
 
 

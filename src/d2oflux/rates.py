@@ -142,6 +142,17 @@ class Expectation:
         return _assemble(self.detector, self.source, self.exposure, self.fluence_per_cm2, self.components, response)
 
 
+def registry_options(detector: Detector, radiative_corrections: bool = True) -> dict[str, dict]:
+    """Channel options of the cross-section registry for a detector: its neutron-capture probability on d
+    (:func:`d2oflux.backgrounds.nd_capture_probability`) and, if off, no radiative correction on nu-d CC."""
+    from .backgrounds import nd_capture_probability
+
+    options: dict[str, dict] = {"nc_d": {"capture_probability": nd_capture_probability(detector)}}
+    if not radiative_corrections:
+        options.update({"nue_d_cc": {"radiative_correction": False}, "nuebar_d_cc": {"radiative_correction": False}})
+    return options
+
+
 def expect(
     detector: Detector,
     source: Source,
@@ -150,6 +161,7 @@ def expect(
     o16_model: str = "kolbe",
     response: Response | None = None,
     cross_sections: Callable[[str, tuple[str, ...]], list[CrossSection]] | None = None,
+    radiative_corrections: bool = True,
 ) -> Expectation:
     """Expected interactions and detected counts per channel.
 
@@ -168,6 +180,10 @@ def expect(
     cross_sections : callable, optional
         ``(target, flavours) -> [CrossSection, ...]`` replacing the built-in registry (e.g. SNOwGLoBES
         tables for a like-for-like comparison); default :func:`d2oflux.xsec.cross_sections_for_target`.
+    radiative_corrections : bool
+        KRV radiative correction on the nu-d CC reactions (default True; False: the bare NSAPMGK table).
+        With the built-in registry, NC on d uses the detector's neutron-capture probability on d
+        (:func:`d2oflux.backgrounds.nd_capture_probability`).
 
     Returns
     -------
@@ -175,9 +191,10 @@ def expect(
     """
     response = response or detector.response
     if cross_sections is None:
+        options = registry_options(detector, radiative_corrections)
 
         def provider(target: str, flavours: tuple[str, ...]) -> list[CrossSection]:
-            return cross_sections_for_target(target, flavours, o16_model=o16_model)
+            return cross_sections_for_target(target, flavours, o16_model=o16_model, options=options)
 
     else:
         provider = cross_sections

@@ -17,31 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .analysis.sensitivity import REFERENCES
 from .errors import check_seed
-
-#: Published projections of the flux precision, drawn and tabulated next to this study's result. The
-#: sensitivity study may provide its own list (``summary["references"]``); this one is used when it does not.
-REFERENCES: tuple[dict, ...] = (
-    {
-        "label": "1 t D2O design, poster (about 3.5 %)",
-        "years": 2.0,
-        "relative_uncertainty": 0.035,
-        "source": "COHERENT D2O poster, 1 t concept",
-    },
-    {
-        "label": "592 kg module, statistical only (< 5 %)",
-        "years": 2.0,
-        "relative_uncertainty": 0.05,
-        "source": "COHERENT, arXiv:2104.09605",
-        "upper_limit": True,
-    },
-    {
-        "label": "two modules (2-3 %)",
-        "years": 2.0,
-        "relative_uncertainty": [0.02, 0.03],
-        "source": "COHERENT, arXiv:2104.09605",
-    },
-)
 
 FIGURES = {
     "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
@@ -81,6 +58,10 @@ def make_report(
     ntoys: int = 500,
     cevns_detectors: tuple[str, ...] = ("csi", "lar"),
     progress: bool = True,
+    facility: str | None = None,
+    nu_per_proton: float | None = None,
+    radiative_corrections: bool = True,
+    systematics: str = "default",
 ) -> dict:
     """Compute the study and write ``report.html``, ``summary.json`` and figures into ``output``.
 
@@ -91,6 +72,7 @@ def make_report(
     from .analysis.model import build_model
     from .analysis.sensitivity import check_years
     from .analysis.toys import run_toys
+    from .assumptions import assumption_rows
     from .outputs import atomic_folder, check_output_folder
     from .setup import build_setup
     from .study import sensitivity_study
@@ -100,8 +82,8 @@ def make_report(
     seed = check_seed(seed)
     out = check_output_folder(output, "-o", legacy=_pre_manifest_report)
     steps = tqdm(total=6, desc="report", unit="step", disable=not progress, file=sys.stderr)
-    det, src, exposure = build_setup(detector, 1.0, None, None, None, None, True)
-    model = build_model(det, src, exposure)
+    det, src, exposure = build_setup(detector, 1.0, None, None, facility, nu_per_proton, True)
+    model = build_model(det, src, exposure, radiative_corrections=radiative_corrections, systematics=systematics)
     steps.update()
     rates = rates_summary(model.expectation)
     sens, rows = sensitivity_study(model, years, list(cevns_detectors))
@@ -118,17 +100,21 @@ def make_report(
             "facility": src.facility.name,
             "mu_minus_dar": src.include_mu_minus_dar,
             "o16_model": "kolbe",
+            "radiative_corrections": radiative_corrections,
+            "systematics_profile": model.systematics_profile,
+            "nu_per_proton": exposure.nu_per_proton,
         },
+        "exposure_text": exposure_text(src.facility),
+        "assumptions": assumption_rows(det, src.facility, systematics, radiative_corrections=radiative_corrections),
+        "references": sens["references"],
         "rates_per_sns_year": rates,
         "events_in_window_per_sns_year": sens["events"],
-        "sensitivity": {k: sens[k] for k in ("years", "stat_only", "total")},
+        "sensitivity": {k: sens[k] for k in ("years", "stat_only", "stat_signal_only", "total")},
         "impacts": sens["impacts"],
         "propagation": sens["propagation"],
         "toys": {"years": 1.0, **toys.to_dict()},
     }
     summary["configuration"]["facility_beam"] = _facility_beam(src.facility)
-    summary.setdefault("references", [dict(r) for r in sens.get("references", REFERENCES)])
-    summary.setdefault("assumptions", _assumption_rows(det, model))
     with atomic_folder(out, "-o", legacy=_pre_manifest_report) as tmp:
         _figures(tmp, model, sens, rows, src)
         steps.update(2)
@@ -137,6 +123,14 @@ def make_report(
     steps.update()
     steps.close()
     return summary
+
+
+def exposure_text(facility) -> str:
+    """What one year of the facility means, e.g. "5000 h at 2.0 MW, 1.3 GeV (sns-fts-ppu)" with its POT."""
+    return (
+        f"{facility.hours_per_year:g} h at {facility.power_MW:g} MW, {facility.proton_energy_GeV:g} GeV "
+        f"({facility.name}; {facility.pot_per_year:.3e} protons on target per year)"
+    )
 
 
 #: The files d2oflux 0.1.0 wrote into a report folder, before reports had a manifest.
@@ -217,7 +211,9 @@ def _sensitivity_curves(sens: dict) -> dict:
     """``years`` and every per-exposure list of the sensitivity result (stat only, total, and any others)."""
     from .plots import per_exposure_keys
 
-    return {k: sens[k] for k in ["years", *per_exposure_keys(sens)]}
+    # ``stat_all_nuisances_fixed`` is the same list as ``stat_only`` (kept in the JSON for its clear name)
+    keys = [k for k in per_exposure_keys(sens) if k != "stat_all_nuisances_fixed"]
+    return {k: sens[k] for k in ["years", *keys]}
 
 
 def _facility_beam(facility) -> dict:
@@ -229,162 +225,6 @@ def _facility_beam(facility) -> dict:
         "nu_per_proton": facility.nu_per_proton,
         "nu_per_proton_rel_uncertainty": facility.nu_per_proton_rel_uncertainty,
     }
-
-
-#: Sources of the default cross-section uncertainties (the values are the models' ``rel_uncertainty``).
-_XSEC_UNCERTAINTY_SOURCE = {
-    "nue_d_cc": "NSAPMGK 2002 vs chiral EFT: arXiv:1704.02002, arXiv:1911.12659",
-    "nue_o16_cc": "assumption: Kolbe vs Nakazato (arXiv:1809.08398) difference, 22 %, rounded up",
-}
-
-
-def _assumption_rows(det, model) -> list[dict]:
-    """Every number the answer depends on that is not a law of physics: ``{name, value, unit, source}``.
-
-    Interim list built from the detector configuration, the facility and the cross-section models; a single
-    source of truth (``d2oflux.assumptions``) replaces it when available.
-    """
-    from .plots import channel_sort_key
-
-    cfg = det.config
-    fac = model.expectation.source.facility
-    rows: list[dict] = [
-        {
-            "name": "distance to the target",
-            "value": cfg.distance_m,
-            "unit": "m",
-            "source": "approximate, arXiv:2104.09605 ('~20 m')",
-        },
-    ]
-    for r in cfg.regions:
-        rows.append(
-            {
-                "name": f"mass of region {r.name} ({r.material})",
-                "value": r.mass_kg,
-                "unit": "kg",
-                "source": "detector file",
-            }
-        )
-        if r.material.upper() == "D2O":
-            rows.append(
-                {
-                    "name": f"deuterium fraction in {r.name}",
-                    "value": r.deuterium_fraction,
-                    "unit": "",
-                    "source": "assumption",
-                }
-            )
-    rows += [
-        {
-            "name": "neutrinos per proton per flavour",
-            "value": fac.nu_per_proton,
-            "unit": "1/POT",
-            "source": "COHERENT LAr release (Zenodo 10.5281/zenodo.3903810), arXiv:2109.11049",
-        },
-        {
-            "name": "its uncertainty (today)",
-            "value": fac.nu_per_proton_rel_uncertainty,
-            "unit": "fraction",
-            "source": "COHERENT, arXiv:2109.11049",
-        },
-    ]
-    resp = cfg.response
-    if resp.model == "analytic":
-        rows += [
-            {"name": "light yield", "value": resp.light_yield_pe_per_MeV, "unit": "PE/MeV", "source": "assumption"},
-            {
-                "name": "resolution constant term c",
-                "value": resp.resolution_constant,
-                "unit": "fraction",
-                "source": "assumption",
-            },
-            {"name": "trigger threshold", "value": resp.threshold_MeV, "unit": "MeV", "source": "assumption"},
-            {"name": "detection efficiency", "value": resp.efficiency, "unit": "fraction", "source": "assumption"},
-        ]
-    else:
-        rows.append({"name": "response table", "value": resp.file, "unit": "", "source": "detector file"})
-    an = cfg.analysis
-    rows += [
-        {
-            "name": "analysis energy window, low",
-            "value": an.energy_window_MeV[0],
-            "unit": "MeV",
-            "source": "assumption",
-        },
-        {
-            "name": "analysis energy window, high",
-            "value": an.energy_window_MeV[1],
-            "unit": "MeV",
-            "source": "assumption",
-        },
-        {"name": "beam time window, start", "value": an.time_window_ns[0], "unit": "ns", "source": "assumption"},
-        {"name": "beam time window, end", "value": an.time_window_ns[1], "unit": "ns", "source": "assumption"},
-    ]
-    bk = cfg.backgrounds
-    rows += [
-        {
-            "name": "steady-state background rate",
-            "value": bk.steady_state_rate_per_MeV_s,
-            "unit": "1/(MeV s)",
-            "source": "assumption",
-        },
-        {
-            "name": "off-beam / beam live-time ratio",
-            "value": bk.sideband_livetime_ratio,
-            "unit": "",
-            "source": "assumption",
-        },
-        {
-            "name": "beam neutrons in the fit window",
-            "value": bk.beam_neutrons_per_year,
-            "unit": "1/SNS-year",
-            "source": "assumption",
-        },
-        {
-            "name": "beam-neutron energy slope",
-            "value": bk.beam_neutron_slope_MeV,
-            "unit": "MeV",
-            "source": "assumption",
-        },
-        {
-            "name": "beam-neutron delay after the POT",
-            "value": bk.beam_neutron_delay_ns,
-            "unit": "ns",
-            "source": "assumption",
-        },
-        {
-            "name": "beam-neutron rate uncertainty",
-            "value": bk.beam_neutron_rel_uncertainty,
-            "unit": "fraction",
-            "source": "assumption",
-        },
-    ]
-    sy = cfg.systematics
-    rows += [
-        {"name": "energy-scale uncertainty", "value": sy.energy_scale, "unit": "fraction", "source": "assumption"},
-        {
-            "name": "resolution-constant uncertainty",
-            "value": sy.resolution_constant,
-            "unit": "absolute",
-            "source": "assumption",
-        },
-        {"name": "efficiency uncertainty", "value": sy.efficiency, "unit": "fraction", "source": "assumption"},
-        {"name": "deuteron-count uncertainty", "value": sy.deuteron_count, "unit": "fraction", "source": "assumption"},
-        {"name": "protons-on-target uncertainty", "value": sy.pot, "unit": "fraction", "source": "assumption"},
-    ]
-    seen: dict[str, float] = {}
-    for comp in model.expectation.components:
-        seen.setdefault(comp.channel, comp.rel_uncertainty)
-    for ch in sorted(seen, key=channel_sort_key):
-        rows.append(
-            {
-                "name": f"cross-section uncertainty, {ch}" + (" (signal)" if ch == "nue_d_cc" else ""),
-                "value": seen[ch],
-                "unit": "fraction",
-                "source": _XSEC_UNCERTAINTY_SOURCE.get(ch, "assumption"),
-            }
-        )
-    return rows
 
 
 def cross_section_curves(step_MeV: float = 0.02) -> list:

@@ -7,6 +7,19 @@ from pathlib import Path
 from .errors import ConfigError
 
 
+def facility_for(det, facility: str | None = None, nu_per_proton: float | None = None):
+    """The facility of a run: ``facility`` if given, else the detector's; a facility file named inside a
+    detector TOML resolves relative to that TOML's folder."""
+    from .source import load_facility
+
+    if facility is not None:
+        return load_facility(facility, nu_per_proton=nu_per_proton)
+    name = det.config.facility
+    if name.endswith(".toml") and not Path(name).is_absolute():
+        name = str(det.base_dir / name)
+    return load_facility(name, nu_per_proton=nu_per_proton)
+
+
 def build_setup(
     detector: str,
     years: float | None,
@@ -20,10 +33,10 @@ def build_setup(
 ):
     """Load the detector, the source and the exposure from CLI options."""
     from .detector import load_detector
-    from .source import Exposure, FluxTable, Source, load_facility
+    from .source import Exposure, FluxTable, Source
 
     det = load_detector(detector)
-    fac = load_facility(facility or det.config.facility, nu_per_proton=nu_per_proton)
+    fac = facility_for(det, facility, nu_per_proton)
     given = [x is not None for x in (years, pot, beam_history)]
     if sum(given) > 1:
         raise ConfigError("give only one of --years, --pot, --beam-history")

@@ -197,6 +197,8 @@ class Facility(StrictModel):
     hours_per_year: float = Field(default=c.SNS_YEAR_HOURS, gt=0)
     nu_per_proton: float | None = Field(default=None, gt=0)
     nu_per_proton_rel_uncertainty: float = Field(default=0.10, ge=0)
+    #: Where ``nu_per_proton`` comes from (a citation, or "assumption: <reason>"); shown in the report.
+    nu_per_proton_source: str = ""
     yield_valid_GeV: tuple[float, float] = (0.0, math.inf)
     pot_mean_ns: float = 440.0
     pot_sigma_ns: float = Field(default=150.0, gt=0)

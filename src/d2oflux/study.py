@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .analysis.model import FluxModel
 from .analysis.propagation import propagate
-from .analysis.sensitivity import sensitivity
+from .analysis.sensitivity import REFERENCES, sensitivity
 from .source import Source
 
 
@@ -18,7 +18,12 @@ def sensitivity_study(model: FluxModel, years: list[float], cevns_detectors: lis
         "detector": exp.detector.name,
         "years": sens.years,
         "stat_only": sens.stat_only,
+        "stat_all_nuisances_fixed": sens.stat_all_nuisances_fixed,
+        "stat_signal_only": sens.stat_signal_only,
         "total": sens.total,
+        "systematics_profile": model.systematics_profile,
+        "radiative_corrections": model.radiative_corrections,
+        "references": REFERENCES,
         "impacts": sens.impacts,
         "events": sens.events_per_year,
         "propagation": {r.detector: r.to_dict() for r in rows},
@@ -30,10 +35,15 @@ def sensitivity_table(result: dict) -> str:
     """A readable table of the sensitivity study."""
     lines = [
         f"detector {result['detector']}: relative flux-normalisation uncertainty (Asimov)",
-        f"{'SNS-years':>10}{'stat only':>12}{'total':>10}",
+        f"systematics profile: {result.get('systematics_profile', 'default')}",
+        f"{'SNS-years':>10}{'stat, all nuisances fixed':>27}{'signal stat only':>18}{'total':>10}",
     ]
-    for y, s, t in zip(result["years"], result["stat_only"], result["total"], strict=True):
-        lines.append(f"{y:>10g}{100 * s:>11.2f}%{100 * t:>9.2f}%")
+    sig = result.get("stat_signal_only") or [float("nan")] * len(result["years"])
+    for y, s, g, t in zip(result["years"], result["stat_only"], sig, result["total"], strict=True):
+        lines.append(f"{y:>10g}{100 * s:>26.2f}%{100 * g:>17.2f}%{100 * t:>9.2f}%")
+    lines.append("  (signal stat only: every background normalisation free)")
+    for ref in result.get("references", []):
+        lines.append(f"  reference: {ref['source']}: {ref['text']}")
     lines.append("")
     lines.append(f"impacts at {max(result['years']):g} SNS-years (quadrature difference when the nuisance is fixed):")
     for k, v in result["impacts"].items():

@@ -13,10 +13,13 @@ Samples and modifiers
 Every neutrino-induced sample (signal ``nue_d_cc`` and the neutrino backgrounds) carries the parameter of
 interest ``flux_norm`` (the neutrinos per proton per flavour relative to the facility's nominal value)
 and the common systematics ``pot``, ``efficiency``, ``energy_scale``, ``energy_resolution``. Reactions on
-deuterons share ``xsec_nud`` and ``deuteron_count``; nu_e 16O CC has ``o16_model`` (Kolbe -> Nakazato as a
-shape and rate variation, mirrored for the other side); other reactions ``xsec_<channel>`` with their
-cross section's uncertainty. ``steady_state`` has the free ``steady_norm``; ``beam_neutrons`` has
-``beam_neutron_norm``. Sizes come from the detector's ``[systematics]`` and ``[backgrounds]`` tables.
+deuterons share ``xsec_nud`` and ``deuteron_count``; the CC ones also ``xsec_nud_radiative`` (KRV versus
+Fukugita-Kubota, when the radiative correction is on); nu_e 16O CC has ``o16_model`` (Kolbe -> Nakazato
+as a shape and rate variation, scaled by ``systematics.o16_model``, mirrored for the other side); other
+reactions ``xsec_<channel>`` with their cross section's uncertainty times ``systematics.other_cross_sections``.
+``steady_state`` has the free ``steady_norm``; ``beam_neutrons`` has ``beam_neutron_norm``. Sizes come from
+the detector's ``[systematics]`` and ``[backgrounds]`` tables, after a systematics profile
+(:mod:`d2oflux.systematics`). A nuisance of size 0 is left out.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from ..backgrounds import BackgroundHistograms, background_histograms
 from ..detector import Detector
 from ..rates import Expectation, expect
 from ..source import Exposure, Source
+from ..systematics import SystematicsProfile, apply_profile, load_profile
 from .likelihood import NumpyModel
 
 POI = "flux_norm"
 DEUTERON_CHANNELS = ("nue_d_cc", "nc_d", "nuebar_d_cc")
+DEUTERON_CC_CHANNELS = ("nue_d_cc", "nuebar_d_cc")
 SIGNAL = "nue_d_cc"
 #: Parameters with no constraint term.
 FREE_PARAMETERS = (POI, "steady_norm")
@@ -60,6 +65,8 @@ class FluxModel:
     backgrounds: BackgroundHistograms
     beam_mask: np.ndarray
     events_in_window: dict[str, float]
+    radiative_corrections: bool = True
+    systematics_profile: str = "default"
 
     def numpy_model(self) -> NumpyModel:
         return NumpyModel.from_workspace(self.workspace)
@@ -79,11 +86,26 @@ class FluxModel:
         return edges[t.start : t.stop + 1]
 
 
-def build_model(detector: Detector, source: Source, exposure: Exposure, *, o16_model: str = "kolbe") -> FluxModel:
-    """Build the flux-measurement workspace for a detector, a source and an exposure (Asimov observations)."""
-    nominal = expect(detector, source, exposure, o16_model=o16_model)
+def build_model(
+    detector: Detector,
+    source: Source,
+    exposure: Exposure,
+    *,
+    o16_model: str = "kolbe",
+    radiative_corrections: bool = True,
+    systematics: SystematicsProfile | str | None = None,
+) -> FluxModel:
+    """Build the flux-measurement workspace for a detector, a source and an exposure (Asimov observations).
+
+    ``radiative_corrections``: KRV correction on nu-d CC (default on); ``systematics``: a profile name
+    (``"default"``, ``"theory-only"``), a TOML path or a :class:`~d2oflux.systematics.SystematicsProfile`.
+    """
+    profile = systematics if isinstance(systematics, SystematicsProfile) else load_profile(systematics)
+    detector = apply_profile(detector, profile)
+    rc = radiative_corrections
+    nominal = expect(detector, source, exposure, o16_model=o16_model, radiative_corrections=rc)
     other_o16 = "nakazato" if o16_model == "kolbe" else "kolbe"
-    alt = expect(detector, source, exposure, o16_model=other_o16)
+    alt = expect(detector, source, exposure, o16_model=other_o16, radiative_corrections=rc)
     syst = detector.config.systematics
     scale_up = nominal.refold(
         detector.make_response(energy_scale=detector.config.response.energy_scale + syst.energy_scale)
@@ -118,21 +140,30 @@ def build_model(detector: Detector, source: Source, exposure: Exposure, *, o16_m
 
     beam_samples = []
     for ch, counts in samples.items():
-        mods: list[dict] = [
+        mods: list[dict | None] = [
             {"name": POI, "type": "normfactor", "data": None},
             _normsys("pot", syst.pot),
             _normsys("efficiency", syst.efficiency),
-            _histosys("energy_scale", scale_up.in_window(ch), scale_dn.in_window(ch), flat),
-            _histosys("energy_resolution", res_up.in_window(ch), res_dn.in_window(ch), flat),
+            _histosys("energy_scale", scale_up.in_window(ch), scale_dn.in_window(ch), flat)
+            if syst.energy_scale > 0
+            else None,
+            _histosys("energy_resolution", res_up.in_window(ch), res_dn.in_window(ch), flat)
+            if syst.resolution_constant > 0
+            else None,
         ]
         if ch in DEUTERON_CHANNELS:
-            mods.append(_normsys("xsec_nud", rel_unc[SIGNAL] if SIGNAL in rel_unc else rel_unc[ch]))
+            mods.append(_normsys("xsec_nud", syst.nud_cross_section))
             mods.append(_normsys("deuteron_count", syst.deuteron_count))
+            if rc and ch in DEUTERON_CC_CHANNELS:
+                mods.append(_normsys("xsec_nud_radiative", syst.radiative_correction))
         elif ch == "nue_o16_cc":
-            up = alt.in_window(ch)
-            mods.append(_histosys("o16_model", up, np.clip(2 * counts - up, 0, None), flat))
+            if syst.o16_model > 0:
+                shift = syst.o16_model * (alt.in_window(ch) - counts)
+                mods.append(
+                    _histosys("o16_model", np.clip(counts + shift, 0, None), np.clip(counts - shift, 0, None), flat)
+                )
         elif rel_unc.get(ch, 0) > 0:
-            mods.append(_normsys(f"xsec_{ch}", rel_unc[ch]))
+            mods.append(_normsys(f"xsec_{ch}", rel_unc[ch] * syst.other_cross_sections))
         beam_samples.append({"name": ch, "data": flat(counts), "modifiers": [m for m in mods if m]})
     if neutrons.sum() > 0:
         beam_samples.append(
@@ -185,7 +216,7 @@ def build_model(detector: Detector, source: Source, exposure: Exposure, *, o16_m
     events = {name: float(arr.sum()) for name, arr in samples.items()}
     events["beam_neutrons"] = float(neutrons.sum())
     events["steady_state"] = float(steady_on.sum())
-    return FluxModel(workspace, nominal, bkg, mask, events)
+    return FluxModel(workspace, nominal, bkg, mask, events, rc, profile.name)
 
 
 def _normsys(name: str, rel: float) -> dict | None:

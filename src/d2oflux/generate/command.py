@@ -64,6 +64,13 @@ def generate_command(
             help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
         ),
     ] = None,
+    radiative_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--radiative-corrections/--no-radiative-corrections",
+            help="KRV radiative correction on nu-d CC (default on; off: the bare NSAPMGK table).",
+        ),
+    ] = True,
 ) -> None:
     """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file.
 
@@ -74,7 +81,8 @@ def generate_command(
     """
     from ..detector import load_detector
     from ..errors import check_seed
-    from ..source import Exposure, FluxTable, Source, load_facility
+    from ..setup import facility_for
+    from ..source import Exposure, FluxTable, Source
     from .core import generate
     from .plan import check_count, check_output_path, parse_channels
 
@@ -92,7 +100,7 @@ def generate_command(
         count = check_count(count, allow_large=allow_large, fmt=fmt)
     channel_list = parse_channels(channels)
     det = load_detector(detector)
-    fac = load_facility(facility or det.config.facility, nu_per_proton=nu_per_proton)
+    fac = facility_for(det, facility, nu_per_proton)
     exposure = Exposure.from_years(fac, years) if years is not None else None
     table = FluxTable.read(flux_file) if flux_file is not None else None
     summary = generate(
@@ -107,6 +115,7 @@ def generate_command(
         progress=sys.stderr.isatty(),
         o16_model=o16_model,
         allow_large=allow_large,
+        radiative_corrections=radiative_corrections,
     )
     lines = [f"wrote {summary['file']}: {summary['total']} events ({summary['format']}, seed {seed})"]
     width = max(len(k) for k in summary["events"])

@@ -142,6 +142,7 @@ def generate(
     progress: bool = True,
     o16_model: str = "kolbe",
     allow_large: bool = False,
+    radiative_corrections: bool = True,
 ) -> dict:
     """Generate neutrino interactions with full final states and write them to ``output``.
 
@@ -174,6 +175,8 @@ def generate(
         Model of the nu_e 16O CC total cross section.
     allow_large : bool
         Lift the limit of :data:`d2oflux.generate.plan.MAX_EVENTS` events.
+    radiative_corrections : bool
+        KRV radiative correction on nu-d CC (default on).
 
     Returns
     -------
@@ -199,6 +202,7 @@ def generate(
         per_channel=per_channel,
         allow_large=allow_large,
         fmt=fmt,
+        radiative_corrections=radiative_corrections,
     )
     out = Path(output)
     check_free_space(out.parent, plan.total_events() * BYTES_PER_EVENT[fmt])

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from ..detector import VISIBLE_PARTICLES, Detector
 from ..errors import ConfigError, suggest
-from ..rates import expect
+from ..rates import expect, registry_options
 from ..source import Exposure, Source
 from ..xsec import available_channels, cross_sections_for_target
 from .channels import ChannelModel, model_for
@@ -182,6 +182,7 @@ def make_plan(
     per_channel: bool = False,
     allow_large: bool = False,
     fmt: str | None = None,
+    radiative_corrections: bool = True,
 ) -> Plan:
     """Validate the request and list what to generate (module docstring).
 
@@ -202,7 +203,10 @@ def make_plan(
     # (with a fixed count: per SNS-year of the facility, the unit of the events' weights)
     ref_exposure = exposure if exposure is not None else Exposure.from_years(source.facility, 1.0)
     full = detector.make_response(visible_particles=VISIBLE_PARTICLES)
-    expectation = expect(detector, source, ref_exposure, o16_model=o16_model, response=full)
+    expectation = expect(
+        detector, source, ref_exposure, o16_model=o16_model, response=full, radiative_corrections=radiative_corrections
+    )
+    options = registry_options(detector, radiative_corrections)
     comps = [c for c in expectation.components if c.interactions > 0]
     sees_recoils = detector.response.sees("nuclear_recoil")
     names = sorted({c.channel for c in comps})
@@ -261,7 +265,7 @@ def make_plan(
         for c in mine:
             if c.flavour in xs_by_flavour:
                 continue
-            (xs,) = [x for x in cross_sections_for_target(c.target, (c.flavour,), o16_model) if x.name == chan]
+            (xs,) = [x for x in cross_sections_for_target(c.target, (c.flavour,), o16_model, options) if x.name == chan]
             xs_by_flavour[c.flavour] = xs
         assert flavours == sorted(xs_by_flavour)
         spectra = {f: FlavourSpectrum(source, f) for f in flavours}

@@ -17,8 +17,8 @@ Channels (module: names):
 * :mod:`.tables`: :class:`TabulatedCrossSection` and the SNOwGLoBES / CSV readers, for anything else.
 
 Default-configured objects are cached (they are immutable once built), so repeated registry calls
-do not rebuild their precomputed spectra. Pass ``options`` to configure a channel; those objects are
-built fresh.
+do not rebuild their precomputed spectra. Pass ``options`` to configure a channel; objects configured
+with the same (hashable) options are cached too.
 """
 
 from __future__ import annotations
@@ -90,6 +90,17 @@ def _default_object(name: str, flavour: str, o16_model: str) -> CrossSection:
     return _FIXED_CHANNELS[name][2](flavour, o16_model)
 
 
+def _build(name: str, flavour: str, o16_model: str, opts: Mapping[str, Any]) -> CrossSection:
+    if name.startswith("cevns_"):
+        return CEvNSCrossSection(name[len("cevns_") :], flavour, **opts)
+    return _FIXED_CHANNELS[name][2](flavour, o16_model, **opts)
+
+
+@lru_cache(maxsize=256)
+def _configured_object(name: str, flavour: str, o16_model: str, opts: tuple) -> CrossSection:
+    return _build(name, flavour, o16_model, dict(opts))
+
+
 def cross_sections_for_target(
     target: str,
     flavours: str | Sequence[str],
@@ -144,10 +155,10 @@ def cross_sections_for_target(
             model = o16_model if name == "nue_o16_cc" else "kolbe"
             if name in options:
                 opts = dict(options[name])
-                if name.startswith("cevns_"):
-                    out.append(CEvNSCrossSection(name[len("cevns_") :], f, **opts))
-                else:
-                    out.append(_FIXED_CHANNELS[name][2](f, model, **opts))
+                try:
+                    out.append(_configured_object(name, f, model, tuple(sorted(opts.items()))))
+                except TypeError:  # unhashable option values: build fresh
+                    out.append(_build(name, f, model, opts))
             else:
                 out.append(_default_object(name, f, model))
     return out

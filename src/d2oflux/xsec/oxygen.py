@@ -47,8 +47,12 @@ flavour; in snowglobes-data 1.3 the six files hold identical numbers, a flavour-
 Most NC excitations of 16O lie above the particle thresholds and decay by p or n emission;
 the visible signal is the de-excitation gamma of 15N* or 15O*, 5-10 MeV (Langanke, Vogel & Kolbe,
 PRL 76, 2629 (1996), arXiv:nucl-th/9511032). Simple labelled model: a gamma is emitted with
-probability ``gamma_probability`` (**assumption**, default 0.5: order of magnitude only, not a
-published number) as one of two lines, 6.32 MeV (15N, 3/2-; after proton emission) and 6.18 MeV
+probability ``gamma_probability`` (**assumption**, default 0.5: one 5-10 MeV photon per two NC
+excitations, the order of magnitude of the photon yields Langanke, Vogel & Kolbe compute for the
+(nu, nu' p gamma) and (nu, nu' n gamma) channels; their branching table was not available to us, so the
+number is not theirs. Reason it may stay an assumption: both lines lie below the default 10 MeV analysis
+window, so the flux fit does not depend on it; it is listed in :mod:`d2oflux.assumptions`) as one of
+two lines, 6.32 MeV (15N, 3/2-; after proton emission) and 6.18 MeV
 (15O, 3/2-; after neutron emission), weighted 0.86 : 0.14 by the (nu, nu' p) : (nu, nu' n) ratio of
 Suzuki et al. 2018 at 30 MeV (0.776 : 0.129 x 1e-42 cm^2, as tabulated in sntools' o16nc_p.py).
 Relative uncertainty of the total: 0.25 (assumption, "tens of %" in PHYSICS.md); that of the gamma
