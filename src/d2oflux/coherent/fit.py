@@ -24,7 +24,7 @@ from scipy import stats
 
 from ..analysis.likelihood import NumpyModel
 from ..errors import ConfigError
-from .dataset import Dataset, load_dataset
+from .dataset import Dataset
 from .predict import predict_cevns
 
 POI = "cevns_xsec"

@@ -148,8 +148,8 @@ def fit_table(result: dict) -> str:
             fit = result["fitted_events"][key]
             lines.append(
                 f"published {name}: CEvNS fitted {pub['cevns_fitted']:g} +- {pub.get('cevns_fitted_error', 0):g}, "
-                f"here {fit['value']:.1f} +- {fit['error']:.1f}; predicted {pub.get('cevns_predicted', float('nan')):g}, "
-                f"here {result['predicted_events'][key]:.1f}"
+                f"here {fit['value']:.1f} +- {fit['error']:.1f}; "
+                f"predicted {pub.get('cevns_predicted', float('nan')):g}, here {result['predicted_events'][key]:.1f}"
             )
     q = result["goodness_of_fit"]
     lines.append(
