@@ -250,13 +250,17 @@ class Detector:
             path = Path(r.file)
             if not path.is_absolute():
                 path = self.base_dir / path
-            return load_response_file(
+            from .response_variation import vary_table  # the scale/resolution nuisances act on tables too
+
+            table = load_response_file(
                 path,
                 matrix_name=r.matrix_name,
                 efficiency_name=r.efficiency_name,
                 normalise_rows=r.normalise_rows,
                 visible_particles=r.visible_particles,
             )
+            c = self.config.response
+            return vary_table(table, c.energy_scale, r.energy_scale, c.resolution_constant, r.resolution_constant)
         b = self.config.binning
         return Response.analytic(
             b.visible_energy_MeV.to_edges(),
