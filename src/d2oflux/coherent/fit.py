@@ -254,8 +254,11 @@ def minimise(lik: Likelihood, fixed: dict[str, float] | None = None) -> FitResul
     for name, v in (fixed or {}).items():
         m.values[name] = v
         m.fixed[name] = True
-    m.strategy = 1
+    m.strategy = 0  # the gradient is analytic and the covariance comes from the analytic Hessian below
     m.migrad()
+    if not m.valid:
+        m.strategy = 1
+        m.migrad()
     x = np.array(m.values)
     H = lik.hessian(x)
     fixed_mask = np.array([m.fixed[n] for n in lik.parameters])
