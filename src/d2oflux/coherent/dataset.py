@@ -145,6 +145,7 @@ class DatasetConfig(StrictModel):
     backgrounds: list[BackgroundConfig] = Field(default_factory=list)
     nuisances: list[NuisanceConfig] = Field(default_factory=list)
     pulse_shape: PulseShapeConfig | None = None
+    cevns_template: SourceFile | None = None
     published: dict[str, float] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)
 
@@ -204,6 +205,7 @@ class Dataset:
     chain: ResponseChain
     psd_given_energy: np.ndarray | None = None
     files: dict[str, str] = field(default_factory=dict)
+    cevns_template: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -243,7 +245,12 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
     if cfg.pulse_shape is not None:
         psd = _psd_table(resolve(cfg.pulse_shape.table_file), edges, label)
         files["pulse_shape"] = cfg.pulse_shape.table_file
-    return Dataset(cfg, label, axis_names, edges, observed, backgrounds, chain, psd, files)
+    template = None
+    if cfg.cevns_template is not None:
+        t = cfg.cevns_template
+        template = _histogram(t.file, t.format, t.columns, resolve, axis_names, edges, label, "cevns_template")
+        files["cevns_template"] = t.file
+    return Dataset(cfg, label, axis_names, edges, observed, backgrounds, chain, psd, files, template)
 
 
 def _with_tables(response: ResponseChainConfig, resolve, label: str) -> ResponseChainConfig:

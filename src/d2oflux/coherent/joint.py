@@ -154,7 +154,7 @@ def fit_table(result: dict) -> str:
     q = result["goodness_of_fit"]
     lines.append(
         f"goodness of fit (saturated model): deviance {q['deviance']:.1f} for {q['ndf']} degrees of freedom, "
-        f"p = {q['p_value']:.3f}"
+        f"p = {q['p_value']:.3f} (chi2), {q['p_value_toys']:.3f} ({q['n_toys']} toys)"
     )
     if "plot" in result:
         lines.append(f"figure: {result['plot']}")
