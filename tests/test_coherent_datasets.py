@@ -212,3 +212,25 @@ def test_release_cevns_pdf_reproduces_the_published_lar_fit(tmp_path, lar_text):
     assert ev["brn_prompt"]["value"] == pytest.approx(553, abs=0.1 * 34)
     assert ev["brn_delayed"]["value"] == pytest.approx(10, abs=0.1 * 11)
     assert ev["steady_state"]["value"] == pytest.approx(3131, abs=0.1 * 23)
+
+
+def test_inline_lar_acceptance_is_the_release_table():
+    import tomllib
+    from importlib import resources
+
+    cfg = tomllib.loads((resources.files("d2oflux") / "presets/datasets/coherent-lar-2020.toml").read_text())
+    table = np.loadtxt(LAR_DIR / "CENNS10AnlAEfficiency.txt")
+    np.testing.assert_array_equal(cfg["response"]["acceptance"]["table_x"], table[:, 0])
+    np.testing.assert_array_equal(cfg["response"]["acceptance"]["table_efficiency"], table[:, 2])
+
+
+def test_lar_detector_preset_counts_like_the_data_set(lar):
+    # the rate engine with the 'lar' preset (chain as an efficiency per recoil bin, Gaussian POT timing in its
+    # -0.1..4.9 us window) against the data set's full prediction on its axes: same chain, second code path
+    from d2oflux.detector import load_detector
+    from d2oflux.rates import expect
+    from d2oflux.source import Exposure, Source, load_facility
+
+    fac = load_facility("sns-fts", nu_per_proton=0.09)
+    res = expect(load_detector("lar"), Source(fac), Exposure.from_pot(fac, 1.38e23))
+    assert res.channels["cevns_Ar"].detected == pytest.approx(predict_cevns(lar).sum(), rel=0.01)
