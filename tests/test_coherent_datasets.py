@@ -234,3 +234,34 @@ def test_lar_detector_preset_counts_like_the_data_set(lar):
     fac = load_facility("sns-fts", nu_per_proton=0.09)
     res = expect(load_detector("lar"), Source(fac), Exposure.from_pot(fac, 1.38e23))
     assert res.channels["cevns_Ar"].detected == pytest.approx(predict_cevns(lar).sum(), rel=0.01)
+
+
+def test_root_histogram_input(tmp_path, lar_text, lar):
+    # the LAr data as a ROOT TH3 (written with uproot) must reproduce the text-format histogram exactly
+    import uproot
+
+    e = [lar.edges[a] for a in lar.axis_names]
+    with uproot.recreate(tmp_path / "d.root") as f:
+        f["data"] = (lar.observed, *e)
+    path = _write_variant(
+        tmp_path,
+        lar_text,
+        'file = "lar2020/datanobkgsub.txt"     # beam-on data, no background subtraction\nformat = "binned"',
+        f'file = "{tmp_path / "d.root"}"\nformat = "root"\nobject = "data"',
+    )
+    np.testing.assert_array_equal(load_dataset(path, COHERENT_DIR).observed, lar.observed)
+
+
+def test_propagation_d2o_shrinks_the_cevns_cross_section_uncertainty():
+    from d2oflux.coherent.propagation import propagation_rows, propagation_table
+
+    rows = propagation_rows([CSI], years=[1.0], data_dir=COHERENT_DIR)
+    by = {r.flux_constraint.split(" ")[0]: r for r in rows}
+    today, d2o, exact = by["today"], by["D2O"], by["flux"]
+    assert today.flux_uncertainty == pytest.approx(0.10, rel=1e-3)
+    assert exact.cevns_xsec_uncertainty < d2o.cevns_xsec_uncertainty < today.cevns_xsec_uncertainty
+    # the flux part adds in quadrature: sqrt(today^2 - exact^2) is the 10 % prior times the cross section
+    assert np.sqrt(today.cevns_xsec_uncertainty**2 - exact.cevns_xsec_uncertainty**2) == pytest.approx(
+        0.10 * today.cevns_xsec, rel=0.1
+    )
+    assert "coherent-csi-2021" in propagation_table(rows)

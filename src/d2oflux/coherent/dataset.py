@@ -24,7 +24,7 @@ from ..config import StrictModel, parse_toml, read_preset_text, validate
 from ..errors import ConfigError
 from ..xsec.cevns import FORM_FACTORS
 from .fetch import REGISTRY, release_file
-from .releases import read_binned, read_coefficient_sets, read_event_list
+from .releases import read_binned, read_coefficient_sets, read_event_list, read_root_histogram
 from .response import NUISANCE_KINDS, ResponseChain, ResponseChainConfig
 
 AXIS_UNITS = {"energy": ("PE", "keVee"), "psd": ("F90",), "time": ("us",)}
@@ -71,11 +71,16 @@ class TimingConfig(StrictModel):
 
 
 class SourceFile(StrictModel):
-    """A histogram or event list: a release key or a path."""
+    """A histogram or event list: a release key or a path.
+
+    ``format``: ``events`` (text, CSV or parquet; ``columns`` name the axes), ``binned`` (release text format),
+    ``root`` (a TH1/TH2/TH3 named ``object``, axes in the data set's order).
+    """
 
     file: str
-    format: Literal["events", "binned"] = "binned"
+    format: Literal["events", "binned", "root"] = "binned"
     columns: tuple[str, ...] | None = None
+    object: str | None = None
 
 
 class BackgroundConfig(StrictModel):
@@ -87,8 +92,9 @@ class BackgroundConfig(StrictModel):
 
     name: str
     file: str | None = None
-    format: Literal["events", "binned"] = "binned"
+    format: Literal["events", "binned", "root"] = "binned"
     columns: tuple[str, ...] | None = None
+    object: str | None = None
     projections: dict[str, str] | None = None
     normalised_projections: tuple[str, ...] = ()
     apply_time_acceptance: bool = False
@@ -234,7 +240,9 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
     axis_names = [a for a in ("energy", "psd", "time") if a in cfg.axes]
     edges = {a: cfg.axes[a].to_edges() for a in axis_names}
     files: dict[str, str] = {}
-    observed = _histogram(cfg.data.file, cfg.data.format, cfg.data.columns, resolve, axis_names, edges, label, "data")
+    observed = _histogram(
+        cfg.data.file, cfg.data.format, cfg.data.columns, resolve, axis_names, edges, label, "data", cfg.data.object
+    )
     files["data"] = cfg.data.file
     chain = ResponseChain(_with_tables(cfg.response, resolve, label))
     backgrounds: dict[str, np.ndarray] = {}
@@ -248,7 +256,9 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
     template = None
     if cfg.cevns_template is not None:
         t = cfg.cevns_template
-        template = _histogram(t.file, t.format, t.columns, resolve, axis_names, edges, label, "cevns_template")
+        template = _histogram(
+            t.file, t.format, t.columns, resolve, axis_names, edges, label, "cevns_template", t.object
+        )
         files["cevns_template"] = t.file
     return Dataset(cfg, label, axis_names, edges, observed, backgrounds, chain, psd, files, template)
 
@@ -271,7 +281,7 @@ def _with_tables(response: ResponseChainConfig, resolve, label: str) -> Response
     return response.model_copy(update={"acceptance": new})
 
 
-def _histogram(ref, fmt, columns, resolve, axis_names, edges, label, what) -> np.ndarray:
+def _histogram(ref, fmt, columns, resolve, axis_names, edges, label, what, obj=None) -> np.ndarray:
     path = resolve(ref)
     if fmt == "events":
         cols = list(columns or axis_names)
@@ -280,7 +290,12 @@ def _histogram(ref, fmt, columns, resolve, axis_names, edges, label, what) -> np
         ev = read_event_list(path, cols)
         counts, _ = np.histogramdd([ev[a] for a in axis_names], bins=[edges[a] for a in axis_names])
         return counts
-    file_edges, values = read_binned(path, len(axis_names))
+    if fmt == "root":
+        if not obj:
+            raise ConfigError(f"dataset '{label}': {what} in ROOT format needs object = '<histogram name>'")
+        file_edges, values = read_root_histogram(path, obj, len(axis_names))
+    else:
+        file_edges, values = read_binned(path, len(axis_names))
     for a, fe in zip(axis_names, file_edges, strict=True):
         if fe.shape != edges[a].shape or not np.allclose(fe, edges[a], atol=1e-6 * max(1.0, np.ptp(fe))):
             raise ConfigError(
@@ -298,7 +313,9 @@ def _rebin_1d(src_edges: np.ndarray, values: np.ndarray, dst_edges: np.ndarray) 
 
 def _background(b: BackgroundConfig, resolve, axis_names, edges, chain: ResponseChain, label: str) -> np.ndarray:
     if b.file is not None:
-        tpl = _histogram(b.file, b.format, b.columns, resolve, axis_names, edges, label, f"background '{b.name}'")
+        tpl = _histogram(
+            b.file, b.format, b.columns, resolve, axis_names, edges, label, f"background '{b.name}'", b.object
+        )
     else:
         missing = [a for a in axis_names if a not in b.projections]
         if missing:

@@ -110,6 +110,27 @@ def read_binned(path: str | Path, n_axes: int) -> tuple[list[np.ndarray], np.nda
     return edges, values
 
 
+def read_root_histogram(path: str | Path, name: str, n_axes: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """A ROOT TH1/TH2/TH3 (through uproot): edges per axis and values, checked like :func:`read_binned`."""
+    import uproot
+
+    p = Path(path)
+    try:
+        f = uproot.open(p)
+    except Exception as exc:  # uproot raises many types for a bad file
+        raise ConfigError(f"ROOT file '{p}': not readable ({type(exc).__name__})") from None
+    with f:
+        if name not in f:
+            raise ConfigError(f"ROOT file '{p}': no histogram '{name}' (has: {', '.join(f.keys())})")
+        out = f[name].to_numpy()
+    values, edges = np.asarray(out[0], float), [np.asarray(e, float) for e in out[1:]]
+    if len(edges) != n_axes:
+        raise ConfigError(f"ROOT file '{p}': histogram '{name}' has {len(edges)} axes, the data set has {n_axes}")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ConfigError(f"ROOT file '{p}': histogram '{name}' has negative or NaN entries")
+    return edges, values
+
+
 def read_coefficient_sets(path: str | Path) -> list[tuple[float, ...]]:
     """Rows of coefficients of a release text file (CsI 2021 ``effCoefficients.txt``,
     ``scintRespCoefficients.txt``): nominal first, then the systematic variations in file order."""
