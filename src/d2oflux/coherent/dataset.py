@@ -152,6 +152,7 @@ class DatasetConfig(StrictModel):
     nuisances: list[NuisanceConfig] = Field(default_factory=list)
     pulse_shape: PulseShapeConfig | None = None
     cevns_template: SourceFile | None = None
+    flux_table: str | None = None
     published: dict[str, float] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)
 
@@ -212,6 +213,7 @@ class Dataset:
     psd_given_energy: np.ndarray | None = None
     files: dict[str, str] = field(default_factory=dict)
     cevns_template: np.ndarray | None = None
+    flux_table: FluxTable2D | None = None
 
     @property
     def name(self) -> str:
@@ -220,6 +222,72 @@ class Dataset:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.observed.shape
+
+
+@dataclass(frozen=True)
+class FluxTable2D:
+    """Neutrino flux per flavour on an energy x time grid (e.g. a simulation of the target).
+
+    The CSV has a header ``E_MeV,t_us,<flavour>,...`` (flavours among nu_mu, nu_e, anti_nu_mu) and one row per grid
+    point (every energy with every time); values are d2N/dE dt in any unit: each flavour is normalised to 1 over the
+    grid, the normalisation still comes from the neutrinos per proton. Times are in the data set's clock [us].
+    Between grid points the density is taken as constant over the cell around each point.
+    """
+
+    path: str
+    energies_MeV: np.ndarray
+    times_us: np.ndarray
+    density: dict[str, np.ndarray]
+
+    @classmethod
+    def read(cls, path: Path) -> FluxTable2D:
+        header_line, header_index = "", 0
+        with path.open(encoding="utf-8") as fh:
+            for header_index, line in enumerate(fh):  # noqa: B007 (the index is used below)
+                if line.strip() and not line.startswith("#"):
+                    header_line = line
+                    break
+        header = [h.strip() for h in header_line.split(",")]
+        if header[:2] != ["E_MeV", "t_us"] or len(header) < 3:
+            raise ConfigError(f"flux table '{path}': header must start with E_MeV,t_us and name flavours")
+        known = ("nu_mu", "nu_e", "anti_nu_mu")
+        bad = [h for h in header[2:] if h not in known]
+        if bad:
+            raise ConfigError(f"flux table '{path}': unknown flavour column '{bad[0]}' (expected {', '.join(known)})")
+        try:
+            a = np.loadtxt(path, delimiter=",", comments="#", skiprows=header_index + 1, ndmin=2)
+        except ValueError:
+            raise ConfigError(f"flux table '{path}': non-numeric value or ragged rows") from None
+        if a.shape[1] != len(header) or not np.all(np.isfinite(a)) or np.any(a[:, 2:] < 0):
+            raise ConfigError(f"flux table '{path}': expected finite, non-negative values in every column")
+        E, t = np.unique(a[:, 0]), np.unique(a[:, 1])
+        if E.size * t.size != a.shape[0]:
+            raise ConfigError(f"flux table '{path}': rows must form a full E_MeV x t_us grid")
+        i, j = np.searchsorted(E, a[:, 0]), np.searchsorted(t, a[:, 1])
+        density = {}
+        for k, name in enumerate(header[2:], start=2):
+            grid = np.zeros((E.size, t.size))
+            grid[i, j] = a[:, k]
+            if grid.sum() <= 0:
+                raise ConfigError(f"flux table '{path}': column '{name}' is zero everywhere")
+            density[name] = grid
+        return cls(str(path), E, t, density)
+
+    def cell_weights(self, flavour: str) -> np.ndarray:
+        """Probability of each (energy, time) grid cell: density x cell area, normalised to 1."""
+        if flavour not in self.density:
+            raise ConfigError(f"flux table '{self.path}': no column for flavour '{flavour}'")
+        w = self.density[flavour] * np.outer(_cell_widths(self.energies_MeV), _cell_widths(self.times_us))
+        return w / w.sum()
+
+
+def _cell_widths(x: np.ndarray) -> np.ndarray:
+    if x.size == 1:
+        return np.ones(1)
+    mid = 0.5 * (x[1:] + x[:-1])
+    lo = np.concatenate([[x[0] - (mid[0] - x[0])], mid])
+    hi = np.concatenate([mid, [x[-1] + (x[-1] - mid[-1])]])
+    return hi - lo
 
 
 def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -> Dataset:
@@ -260,7 +328,11 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
             t.file, t.format, t.columns, resolve, axis_names, edges, label, "cevns_template", t.object
         )
         files["cevns_template"] = t.file
-    return Dataset(cfg, label, axis_names, edges, observed, backgrounds, chain, psd, files, template)
+    flux = None
+    if cfg.flux_table is not None:
+        flux = FluxTable2D.read(resolve(cfg.flux_table))
+        files["flux_table"] = cfg.flux_table
+    return Dataset(cfg, label, axis_names, edges, observed, backgrounds, chain, psd, files, template, flux)
 
 
 def _with_tables(response: ResponseChainConfig, resolve, label: str) -> ResponseChainConfig:

@@ -54,13 +54,7 @@ def recoil_spectra(ds: Dataset, form_factor: str | None = None) -> RecoilSpectra
 
 @lru_cache(maxsize=16)
 def _recoil_spectra_cached(detector: str, form_factor: str, pot: float, nu_per_proton: float) -> RecoilSpectra:
-    det = load_detector(detector)
-    fluence = pot * nu_per_proton / (4.0 * math.pi * (det.distance_m * 100.0) ** 2)
-    targets: dict[str, float] = {}
-    for region in det.regions:
-        for t, n in region.targets().items():
-            if t.startswith("nucleus:"):
-                targets[t.removeprefix("nucleus:")] = targets.get(t.removeprefix("nucleus:"), 0.0) + n
+    targets, fluence = _targets_and_fluence(detector, pot, nu_per_proton)
     xsecs = {sym: CEvNSCrossSection(sym, form_factor=form_factor) for sym in targets}
     e_max = max(E_MICHEL_MAX_MEV, E_NUMU_PROMPT_MEV)
     t_max_MeV = max(float(xs.recoil_T_max(e_max)) for xs in xsecs.values())
@@ -74,6 +68,17 @@ def _recoil_spectra_cached(detector: str, form_factor: str, pot: float, nu_per_p
             total += targets[sym] * fluence * (sigma_w @ xs.visible_spectrum(E, edges_MeV))
         per_flavour[f] = total
     return RecoilSpectra(edges_MeV * 1e3, per_flavour)
+
+
+def _targets_and_fluence(detector: str, pot: float, nu_per_proton: float) -> tuple[dict[str, float], float]:
+    """Nuclei per species in the detector, and the fluence per flavour r N_POT / (4 pi L^2) [nu/cm^2]."""
+    det = load_detector(detector)
+    targets: dict[str, float] = {}
+    for region in det.regions:
+        for t, n in region.targets().items():
+            if t.startswith("nucleus:"):
+                targets[t.removeprefix("nucleus:")] = targets.get(t.removeprefix("nucleus:"), 0.0) + n
+    return targets, pot * nu_per_proton / (4.0 * math.pi * (det.distance_m * 100.0) ** 2)
 
 
 def time_fractions(ds: Dataset, chain: ResponseChain, flavour: str, pot_mean_shift_us: float = 0.0) -> np.ndarray:
@@ -94,9 +99,50 @@ def predict_cevns(ds: Dataset, chain: ResponseChain | None = None, form_factor: 
     chain = chain or ds.chain
     rec = recoil_spectra(ds, form_factor)
     M = chain.matrix(rec.edges_keVnr, ds.edges["energy"])
-    out = np.zeros((ds.edges["energy"].size - 1, ds.edges["time"].size - 1))
-    for f, counts in rec.per_flavour.items():
-        out += np.outer(counts @ M, time_fractions(ds, chain, f))
+    if ds.flux_table is not None:
+        out = _predict_from_flux_table(ds, chain, form_factor, rec.edges_keVnr, M)
+    else:
+        out = np.zeros((ds.edges["energy"].size - 1, ds.edges["time"].size - 1))
+        for f, counts in rec.per_flavour.items():
+            out += np.outer(counts @ M, time_fractions(ds, chain, f))
     if ds.psd_given_energy is not None:
         return out[:, None, :] * ds.psd_given_energy[:, :, None]
     return out
+
+
+def _predict_from_flux_table(ds: Dataset, chain: ResponseChain, form_factor, recoil_edges_keVnr, M) -> np.ndarray:
+    """Energy x time prediction with the data set's flux table: each time cell has its own energy spectrum."""
+    cfg = ds.config
+    table = ds.flux_table
+    targets, fluence = _targets_and_fluence(cfg.detector, cfg.exposure.protons_on_target, cfg.exposure.nu_per_proton)
+    T_edges_MeV = np.asarray(recoil_edges_keVnr) * 1e-3
+    E = table.energies_MeV
+    per_nu = np.zeros((E.size, T_edges_MeV.size - 1))  # recoils per neutrino per recoil bin, at each table energy
+    for sym, n in targets.items():
+        xs = CEvNSCrossSection(sym, form_factor=form_factor or cfg.form_factor)
+        per_nu += n * xs.sigma(E)[:, None] * xs.visible_spectrum(E, T_edges_MeV)
+    t_edges = ds.edges["time"]
+    t_cells = table.times_us
+    # each table time cell spread flat over its width, mapped onto the data set's time bins with the acceptance
+    widths = _widths(t_cells)
+    lo, hi = t_cells - 0.5 * widths, t_cells + 0.5 * widths
+    fine = subdivide(t_edges, max(1, int(np.ceil(np.max(np.diff(t_edges)) / 0.005))))
+    acc = chain.time_bin_acceptance(fine)
+    fine_lo, fine_hi = fine[:-1], fine[1:]
+    overlap = np.clip(np.minimum(hi[:, None], fine_hi[None, :]) - np.maximum(lo[:, None], fine_lo[None, :]), 0, None)
+    to_fine = overlap / widths[:, None] * acc[None, :]  # (n_cells, n_fine)
+    n_sub = (fine.size - 1) // (t_edges.size - 1)
+    to_bins = to_fine.reshape(t_cells.size, t_edges.size - 1, n_sub).sum(axis=2)  # (n_cells, n_t)
+    out = np.zeros((ds.edges["energy"].size - 1, t_edges.size - 1))
+    for f in table.density:
+        w = table.cell_weights(f)  # (n_E, n_cells)
+        recoils_by_time = (w @ to_bins).T @ per_nu  # (n_t, n_T)
+        out += fluence * (recoils_by_time @ M).T
+    return out
+
+
+def _widths(x: np.ndarray) -> np.ndarray:
+    if x.size == 1:
+        return np.ones(1)
+    mid = 0.5 * (x[1:] + x[:-1])
+    return np.diff(np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]]))
