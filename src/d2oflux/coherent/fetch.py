@@ -9,6 +9,10 @@ Release files are not shipped with d2oflux. :func:`release_file` finds one, in t
 Every file is checked against its SHA-256 below (computed from the public releases: CsI, the ancillary
 files of arXiv:2110.07730v2; LAr, Zenodo record 10.5281/zenodo.3903810 = arXiv:2006.12659). A missing or
 corrupted file raises :class:`~d2oflux.errors.ConfigError` saying how to fetch it.
+
+The download URLs follow the per-file layout of the two public locations but could not be exercised here (no
+network where d2oflux is developed); if a location serves a release only as an archive, unpack it into a
+folder and use the offline path.
 """
 
 from __future__ import annotations
