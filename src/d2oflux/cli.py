@@ -44,6 +44,20 @@ MuMinusOpt = Annotated[
     typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+DatasetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dataset",
+        help="CEvNS data set (preset coherent-csi-2021, coherent-lar-2020 or a TOML); repeat "
+        "for a joint fit sharing the flux.",
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Offline folder of the COHERENT releases (default: $D2OFLUX_DATA_DIR, else fetch)."
+    ),
+]
 FluxOpt = Annotated[
     Path | None,
     typer.Option(
@@ -203,13 +217,13 @@ def _validate_with_pyhf(spec: dict) -> None:
 @app.command()
 def fit(
     events: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--events",
             help="Event file (.csv or .parquet): energy_MeV,time_ns,window; 'example' for the "
             "shipped pseudo-data (d2o-module1, 1 SNS-year, seed 1).",
         ),
-    ],
+    ] = None,
     detector: DetectorOpt = "d2o-module1",
     years: YearsOpt = None,
     pot: PotOpt = None,
@@ -222,16 +236,47 @@ def fit(
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
     as_json: JsonOpt = False,
+    dataset: DatasetOpt = None,
+    data_dir: DataDirOpt = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", "-o", help="With --dataset: write the fit figure here.")
+    ] = None,
 ) -> None:
-    """Fit measured events: the flux normalisation, neutrinos per proton, flux at the detector, pulls."""
+    """Fit measured events: the flux normalisation, neutrinos per proton, flux at the detector, pulls.
+
+    With --dataset: fit COHERENT CEvNS data sets (jointly with the D2O --events if given)."""
     from .analysis.measurement import fit_events, fit_table
 
-    if years is None and pot is None and beam_history is None:
-        raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
-    if str(events) == "example" and not events.exists():
+    if events is not None and str(events) == "example" and not events.exists():
         from importlib import resources
 
         events = Path(str(resources.files("d2oflux") / "data/examples/events_d2o-module1_1y_seed1.csv"))
+    if dataset:
+        from .coherent.command import fit_datasets_command
+
+        d2o = None
+        if events is not None:
+            if years is None and pot is None and beam_history is None:
+                raise ConfigError("fit: give the exposure of the D2O events with --years, --pot or --beam-history")
+            d2o = _model(
+                detector,
+                years,
+                pot,
+                beam_history,
+                facility,
+                nu_per_proton,
+                mu_minus_dar,
+                o16_model,
+                flux_file,
+                radiative_corrections,
+                systematics,
+            )
+        typer.echo(fit_datasets_command(dataset, data_dir, plot, as_json, d2o, events))
+        return
+    if events is None:
+        raise ConfigError("fit: give --events (D2O events) or --dataset (CEvNS data set)")
+    if years is None and pot is None and beam_history is None:
+        raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
     model = _model(
         detector,
         years,
@@ -264,8 +309,13 @@ def sensitivity(
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
     as_json: JsonOpt = False,
+    dataset: DatasetOpt = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
-    """Projected relative flux uncertainty vs exposure (Asimov), impacts, and CEvNS propagation."""
+    """Projected relative flux uncertainty vs exposure (Asimov), impacts, and CEvNS propagation.
+
+    With --dataset: the CEvNS cross-section uncertainty of each data set with today's flux prior vs the
+    D2O-constrained flux after each exposure (joint fits of the real CEvNS data with the D2O Asimov data)."""
     from .analysis.propagation import propagation_table
     from .study import sensitivity_study, sensitivity_table
 
@@ -284,12 +334,22 @@ def sensitivity(
         systematics,
     )
     result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
+    xsec_text = ""
+    if dataset:
+        from .coherent.command import propagation_for_sensitivity
+
+        result["cevns_xsec_propagation"], xsec_text = propagation_for_sensitivity(
+            dataset, year_list, detector, data_dir, progress=not as_json and sys.stderr.isatty()
+        )
     if as_json:
         typer.echo(json.dumps(result))
     else:
         typer.echo(sensitivity_table(result))
         typer.echo("")
         typer.echo(propagation_table(rows, max(year_list)))
+        if xsec_text:
+            typer.echo("")
+            typer.echo(xsec_text)
 
 
 @app.command()

@@ -32,7 +32,7 @@ def preset_names(kind: str) -> list[str]:
 
 def read_preset_text(kind: str, name_or_path: str | Path) -> tuple[str, str]:
     """Return ``(label, toml_text)`` for a preset name or a path to a TOML file."""
-    singular = {"detectors": "detector", "facilities": "facility"}.get(kind, kind)
+    singular = {"detectors": "detector", "facilities": "facility", "datasets": "dataset"}.get(kind, kind)
     text_path = Path(name_or_path)
     if str(name_or_path).endswith(".toml") or text_path.exists():
         if not text_path.is_file():

@@ -94,9 +94,13 @@ class Region(StrictModel):
 
 
 class ResponseConfig(StrictModel):
-    """How visible energy becomes reconstructed energy (``model = "analytic"`` or ``"table"``)."""
+    """How visible energy becomes reconstructed energy (``model = "analytic"``, ``"table"`` or ``"coherent_chain"``).
 
-    model: Literal["analytic", "table"] = "analytic"
+    ``coherent_chain`` (CEvNS detectors): the response chain of the data set named by ``dataset`` as a detection
+    efficiency per recoil-energy bin (:mod:`d2oflux.coherent.detector_response`).
+    """
+
+    model: Literal["analytic", "table", "coherent_chain"] = "analytic"
     light_yield_pe_per_MeV: float = Field(default=15.0, gt=0)
     resolution_constant: float = Field(default=0.05, ge=0)
     energy_scale: float = Field(default=1.0, gt=0)
@@ -107,6 +111,7 @@ class ResponseConfig(StrictModel):
     matrix_name: str = "smearing"
     efficiency_name: str | None = None
     normalise_rows: bool = False
+    dataset: str | None = None
 
     @field_validator("visible_particles")
     @classmethod
@@ -120,6 +125,8 @@ class ResponseConfig(StrictModel):
     def _file_for_table(self) -> ResponseConfig:
         if self.model == "table" and not self.file:
             raise ValueError("model = 'table' needs file = '<path to .csv, .npz or .root>'")
+        if self.model == "coherent_chain" and not self.dataset:
+            raise ValueError("model = 'coherent_chain' needs dataset = '<data-set preset or TOML>'")
         return self
 
 
@@ -263,14 +270,30 @@ class Detector:
             path = Path(r.file)
             if not path.is_absolute():
                 path = self.base_dir / path
-            return load_response_file(
+            from .response_variation import vary_table  # the scale/resolution nuisances act on tables too
+
+            table = load_response_file(
                 path,
                 matrix_name=r.matrix_name,
                 efficiency_name=r.efficiency_name,
                 normalise_rows=r.normalise_rows,
                 visible_particles=r.visible_particles,
             )
+            c = self.config.response
+            return vary_table(table, c.energy_scale, r.energy_scale, c.resolution_constant, r.resolution_constant)
         b = self.config.binning
+        if r.model == "coherent_chain":
+            from .coherent.detector_response import chain_response
+
+            if r.resolution_constant != self.config.response.resolution_constant:
+                raise ConfigError(
+                    f"detector '{self.name}': the resolution nuisance has no effect on a coherent_chain response "
+                    "(set systematics.resolution_constant = 0; the chain's width is varied in the data set)"
+                )
+            assert r.dataset is not None
+            return chain_response(
+                r.dataset, b.visible_energy_MeV.to_edges(), b.reco_energy_MeV.to_edges(), r.energy_scale
+            )
         return Response.analytic(
             b.visible_energy_MeV.to_edges(),
             b.reco_energy_MeV.to_edges(),
