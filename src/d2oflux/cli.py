@@ -267,6 +267,16 @@ def _register_generate() -> None:
 _register_generate()
 
 
+def _register_optics() -> None:
+    from .optics.commands import calibrate_command, optics_command
+
+    app.command("optics")(optics_command)
+    app.command("calibrate")(calibrate_command)
+
+
+_register_optics()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every input error into one line and exit status 2."""
     args = sys.argv[1:] if argv is None else list(argv)

@@ -20,6 +20,7 @@ from .binning import Axis
 from .config import StrictModel, parse_toml, read_preset_text, validate
 from .errors import ConfigError
 from .materials import Material, material
+from .optics.config import OpticsConfig
 from .response import Response, load_response_file
 
 VISIBLE_PARTICLES = ("electron", "positron", "gamma", "nuclear_recoil")
@@ -95,7 +96,7 @@ class Region(StrictModel):
 class ResponseConfig(StrictModel):
     """How visible energy becomes reconstructed energy (``model = "analytic"`` or ``"table"``)."""
 
-    model: Literal["analytic", "table"] = "analytic"
+    model: Literal["analytic", "table", "optical"] = "analytic"  # optical: derived from [optics]
     light_yield_pe_per_MeV: float = Field(default=15.0, gt=0)
     resolution_constant: float = Field(default=0.05, ge=0)
     energy_scale: float = Field(default=1.0, gt=0)
@@ -202,6 +203,7 @@ class DetectorConfig(StrictModel):
     binning: BinningConfig = BinningConfig()
     backgrounds: BackgroundConfig = BackgroundConfig()
     systematics: SystematicsConfig = SystematicsConfig()
+    optics: OpticsConfig | None = None  # the optical model (d2oflux.optics); defaults: the D2O module
     notes: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("regions")
@@ -258,6 +260,18 @@ class Detector:
                 visible_particles=r.visible_particles,
             )
         b = self.config.binning
+        if r.model == "optical":  # resolution_constant: an extra term on top of the derived resolution
+            from .optics.response import derived_response
+
+            return derived_response(self.config.optics or OpticsConfig()).to_response(
+                b.visible_energy_MeV.to_edges(),
+                b.reco_energy_MeV.to_edges(),
+                energy_scale=r.energy_scale,
+                resolution_constant=r.resolution_constant,
+                threshold_MeV=r.threshold_MeV,
+                efficiency=r.efficiency,
+                visible_particles=r.visible_particles,
+            )
         return Response.analytic(
             b.visible_energy_MeV.to_edges(),
             b.reco_energy_MeV.to_edges(),
@@ -306,7 +320,8 @@ def load_detector(name_or_path: str | Path) -> Detector:
 def _check_windows(det: Detector) -> None:
     """The analysis windows must sit on bin edges of the reconstructed-energy and time axes."""
     a = det.config.analysis
-    reco = det.response.reco_edges_MeV
+    optical = det.config.response.model == "optical"  # no simulation just to check the binning
+    reco = det.config.binning.reco_energy_MeV.to_edges() if optical else det.response.reco_edges_MeV
     t = det.time_edges_ns
     for value, edges, key in (
         (a.energy_window_MeV[0], reco, "analysis.energy_window_MeV"),

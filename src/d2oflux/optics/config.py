@@ -135,9 +135,9 @@ class MaterialOptics(StrictModel):
 class BuildConfig(StrictModel):
     """Statistics of the derived-response build (more events: smaller MC errors, longer build)."""
 
-    events_per_energy: int = Field(default=2000, ge=10)
+    events_per_energy: int = Field(default=1000, ge=10)
     energies_MeV: tuple[float, ...] = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 52.8, 60.0)
-    map_events: int = Field(default=6000, ge=10)
+    map_events: int = Field(default=4000, ge=10)
     seed: int = 20261126
 
 
