@@ -87,11 +87,19 @@ class PMTConfig(StrictModel):
     qe: str | QETable = "coherent-bialkali"
     collection_efficiency: float = Field(default=0.9, ge=0, le=1)
 
-    @field_validator("qe")
+    @field_validator("qe", mode="before")
     @classmethod
     def _known(cls, v):
         if isinstance(v, str) and v not in QE_NAMES:
             raise ValueError(f"unknown QE curve '{v}'; expected one of {', '.join(QE_NAMES)} or a table")
+        if isinstance(v, dict):
+            q = v.get("qe", ())
+            if not isinstance(q, list | tuple) or any(not isinstance(x, int | float) or not 0 <= x <= 1 for x in q):
+                raise ValueError("QE values must be numbers in [0, 1]")
+            try:
+                return QETable(**v)
+            except Exception as exc:  # pydantic's ValidationError: report its first message in one line
+                raise ValueError(str(exc).splitlines()[-1 if "\n" not in str(exc) else 2].strip()) from None
         return v
 
     @model_validator(mode="after")
@@ -168,6 +176,13 @@ class OpticsConfig(StrictModel):
             if k not in OPTICAL_MATERIALS:
                 raise ValueError(f"unknown optical material '{k}'; expected {', '.join(OPTICAL_MATERIALS)}")
         return v
+
+    @model_validator(mode="after")
+    def _placeable(self) -> OpticsConfig:
+        from .geometry import build_geometry  # PMTs inside the light water, not overlapping; indices >= 1
+
+        build_geometry(self)
+        return self
 
     def digest(self) -> str:
         """A hash of the configuration (the response cache key)."""
