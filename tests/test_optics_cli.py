@@ -123,7 +123,7 @@ def test_michel_simulation_file_is_reproducible(capsys, tmp_path):
         assert code == 0
         files.append(f.read_text(encoding="utf-8"))
     assert files[0] == files[1]
-    header = [ln for ln in files[0].splitlines() if not ln.startswith("#")][0]
+    header = next(ln for ln in files[0].splitlines() if not ln.startswith("#"))
     assert header.split(",")[:3] == ["event", "pe", "kinetic_energy_MeV"]
     code, _, err = run(capsys, "optics", "--michel", 10)
     assert code == 2 and "-o" in err
