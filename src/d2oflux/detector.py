@@ -261,9 +261,12 @@ class Detector:
             )
         b = self.config.binning
         if r.model == "optical":  # resolution_constant: an extra term on top of the derived resolution
+            import sys
+
             from .optics.response import derived_response
 
-            return derived_response(self.config.optics or OpticsConfig()).to_response(
+            cfg = self.config.optics or OpticsConfig()
+            return derived_response(cfg, progress=sys.stderr.isatty()).to_response(
                 b.visible_energy_MeV.to_edges(),
                 b.reco_energy_MeV.to_edges(),
                 energy_scale=r.energy_scale,

@@ -36,7 +36,9 @@ Sources
 * Scintillation of 1 % water-based liquid scintillator: 234 +- 30 photons/MeV (Caravaca et al.,
   Eur. Phys. J. C 80 (2020) 867); emission as PPO (peak ~ 360-370 nm; **assumption**: Gaussian at 370 nm
   with 20 nm sigma); Birks' constant 0.011 cm/MeV (**assumption**: the LAB value measured for organic
-  liquid scintillators, e.g. von Krosigk et al., Eur. Phys. J. C 76 (2016) 109, ~0.01 cm/MeV).
+  liquid scintillators, e.g. von Krosigk et al., Eur. Phys. J. C 76 (2016) 109, ~0.01 cm/MeV); time
+  constants 2.25 and 15.1 ns: **assumption** (the order of LAB+PPO-based scintillators; carried in the
+  configuration for timing studies, not used by the PE response).
 """
 
 from __future__ import annotations
