@@ -67,7 +67,7 @@ def test_michel_closure_returns_the_known_response(capsys, tmp_path):
     # Michel PE from a known analytic response (Y = 15 PE/MeV, c = 0.08) -> the fit returns it within
     # 3 of its standard errors, and the CLI writes the TOML section with the energy-scale systematic
     y_true, c_true = 15.0, 0.08
-    pe = simulate_analytic_michel_pe(30_000, y_true, c_true, seed=11)
+    pe = simulate_analytic_michel_pe(20_000, y_true, c_true, seed=11)
     cal = calibrate(pe)
     assert abs(cal.light_yield - y_true) < 3 * cal.light_yield_error
     assert abs(cal.resolution - c_true) < 3 * cal.resolution_error
@@ -131,14 +131,15 @@ def test_michel_simulation_file_is_reproducible(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_michel_chain_through_the_optical_model(tmp_path):
-    # optical Michel events -> calibration: the fitted light yield is close to the derived one (the
-    # Michel sample also holds light-water vertices and position effects, so within 15 %, not exactly)
+    # optical Michel events in the D2O -> calibration: the fitted light yield agrees with the derived one
+    # (volume average of electrons in the D2O) within 5 % (a single Gaussian only approximates the broad,
+    # position-dependent response; measured 7.02 vs 7.05 PE/MeV)
     from d2oflux.optics.config import OpticsConfig
     from d2oflux.optics.michel import simulate_michel
     from d2oflux.optics.response import build_response
 
     cfg = OpticsConfig.model_validate({"build": {"events_per_energy": 300, "map_events": 100}})
     cols = simulate_michel(cfg, 20_000, seed=5)
-    cal = calibrate(cols["pe"].astype(float))
+    cal = calibrate(cols["pe"][cols["region"] == "d2o"].astype(float))
     derived = build_response(cfg).light_yield_pe_per_MeV
-    assert cal.light_yield == pytest.approx(derived, rel=0.15)
+    assert cal.light_yield == pytest.approx(derived, rel=0.05)

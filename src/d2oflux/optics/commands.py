@@ -87,6 +87,9 @@ def calibrate_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the fitted [response] and [systematics] as TOML.")
     ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Use only rows with this 'region' (e.g. d2o in simulated files).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
 ) -> None:
     """Fit the light yield and resolution to a Michel PE spectrum (binned likelihood, iminuit)."""
@@ -97,18 +100,20 @@ def calibrate_command(
     load_detector(detector)  # validates the detector the calibration is meant for
     if output is not None:
         check_output_folder(output)
-    cal = calibrate(read_michel_pe(michel))
+    cal = calibrate(read_michel_pe(michel, region))
     if output is not None:
         _write_text_atomic(output, cal.to_toml(str(michel)))
     d = cal.to_dict()
     if as_json:
         typer.echo(json.dumps(d))
         return
+    S = cal.scale_factor
     typer.echo(
-        f"light yield    {cal.light_yield:.4f} +- {cal.light_yield_error:.4f} PE/MeV "
-        f"(energy-scale uncertainty {cal.energy_scale_uncertainty:.2%})\n"
-        f"resolution c   {cal.resolution:.4f} +- {cal.resolution_error:.4f}  (sigma_PE^2 = Y E + (c Y E)^2)\n"
-        f"p-value        {cal.p_value:.3f}  ({cal.n_used} events fitted)" + (f"\nwrote {output}" if output else "")
+        f"light yield    {cal.light_yield:.4f} +- {S * cal.light_yield_error:.4f} PE/MeV "
+        f"(statistical {cal.light_yield_error:.4f}; energy-scale uncertainty {cal.energy_scale_uncertainty:.2%})\n"
+        f"resolution c   {cal.resolution:.4f} +- {S * cal.resolution_error:.4f}  (sigma_PE^2 = Y E + (c Y E)^2)\n"
+        f"p-value        {cal.p_value:.3g}, scale factor {S:.2f}  ({cal.n_used} events fitted)"
+        + (f"\nwrote {output}" if output else "")
     )
 
 
