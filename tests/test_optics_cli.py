@@ -143,3 +143,8 @@ def test_michel_chain_through_the_optical_model(tmp_path):
     cal = calibrate(cols["pe"][cols["region"] == "d2o"].astype(float))
     derived = build_response(cfg).light_yield_pe_per_MeV
     assert cal.light_yield == pytest.approx(derived, rel=0.05)
+
+
+def test_optics_needs_a_water_detector(capsys):
+    code, out, err = run(capsys, "optics", "--detector", "csi")
+    assert code == 2 and out == "" and "no [optics] section" in err

@@ -17,6 +17,11 @@ def _optics_config(detector: str):
     from .config import OpticsConfig
 
     det = load_detector(detector)
+    if det.config.optics is None and not any(r.material == "D2O" for r in det.regions):
+        raise ConfigError(
+            f"detector '{det.label}' has no [optics] section and no D2O region; the default optical model "
+            "describes the heavy-water module (add an [optics] section to model another water detector)"
+        )
     return det, det.config.optics or OpticsConfig()
 
 
