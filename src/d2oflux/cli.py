@@ -452,6 +452,16 @@ def _register_generate() -> None:
 _register_generate()
 
 
+def _register_optics() -> None:
+    from .optics.commands import calibrate_command, optics_command
+
+    app.command("optics")(optics_command)
+    app.command("calibrate")(calibrate_command)
+
+
+_register_optics()
+
+
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that partial outputs are removed on the way out."""
 

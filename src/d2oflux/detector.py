@@ -21,6 +21,7 @@ from .binning import Axis
 from .config import StrictModel, parse_toml, read_preset_text, validate
 from .errors import ConfigError
 from .materials import Material, material
+from .optics.config import OpticsConfig
 from .response import Response, load_response_file
 
 VISIBLE_PARTICLES = ("electron", "positron", "gamma", "nuclear_recoil")
@@ -100,7 +101,7 @@ class ResponseConfig(StrictModel):
     efficiency per recoil-energy bin (:mod:`d2oflux.coherent.detector_response`).
     """
 
-    model: Literal["analytic", "table", "coherent_chain"] = "analytic"
+    model: Literal["analytic", "table", "coherent_chain", "optical"] = "analytic"  # optical: from [optics]
     light_yield_pe_per_MeV: float = Field(default=15.0, gt=0)
     resolution_constant: float = Field(default=0.05, ge=0)
     energy_scale: float = Field(default=1.0, gt=0)
@@ -222,6 +223,7 @@ class DetectorConfig(StrictModel):
     binning: BinningConfig = BinningConfig()
     backgrounds: BackgroundConfig = BackgroundConfig()
     systematics: SystematicsConfig = SystematicsConfig()
+    optics: OpticsConfig | None = None  # the optical model (d2oflux.optics); defaults: the D2O module
     notes: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("regions")
@@ -294,6 +296,21 @@ class Detector:
             return chain_response(
                 r.dataset, b.visible_energy_MeV.to_edges(), b.reco_energy_MeV.to_edges(), r.energy_scale
             )
+        if r.model == "optical":  # resolution_constant: an extra term on top of the derived resolution
+            import sys
+
+            from .optics.response import derived_response
+
+            cfg = self.config.optics or OpticsConfig()
+            return derived_response(cfg, progress=sys.stderr.isatty()).to_response(
+                b.visible_energy_MeV.to_edges(),
+                b.reco_energy_MeV.to_edges(),
+                energy_scale=r.energy_scale,
+                resolution_constant=r.resolution_constant,
+                threshold_MeV=r.threshold_MeV,
+                efficiency=r.efficiency,
+                visible_particles=r.visible_particles,
+            )
         return Response.analytic(
             b.visible_energy_MeV.to_edges(),
             b.reco_energy_MeV.to_edges(),
@@ -342,7 +359,8 @@ def load_detector(name_or_path: str | Path) -> Detector:
 def _check_windows(det: Detector) -> None:
     """The analysis windows must sit on bin edges of the reconstructed-energy and time axes."""
     a = det.config.analysis
-    reco = det.response.reco_edges_MeV
+    optical = det.config.response.model == "optical"  # no simulation just to check the binning
+    reco = det.config.binning.reco_energy_MeV.to_edges() if optical else det.response.reco_edges_MeV
     t = det.time_edges_ns
     for value, edges, key in (
         (a.energy_window_MeV[0], reco, "analysis.energy_window_MeV"),
