@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .events import bin_events, read_events, with_observations
+from .events import bin_event_file, with_observations
 from .fitter import fit_minuit
 from .likelihood import NumpyModel
 from .model import FREE_PARAMETERS, POI, FluxModel
@@ -19,8 +19,7 @@ def fit_events(model: FluxModel, path) -> dict:
     post-fit error), ``free_parameters``, ``fit_quality`` (Poisson deviance to the saturated model, degrees of
     freedom, p-value), and ``events`` (used and ignored counts).
     """
-    events = read_events(path)
-    observations, info = bin_events(model, events, path)
+    observations, info = bin_event_file(model, path)
     ws = with_observations(model.workspace, observations)
     nm = NumpyModel.from_workspace(ws)
     res = fit_minuit(nm, nm.observed)
