@@ -430,7 +430,7 @@ def test_vertices_uniform_in_hollow_cylinder():
 def test_vertices_uniform_in_box(tmp_path):
     text = load_detector("d2o-1t").toml_text.replace(
         'geometry = { shape = "cylinder", radius_cm = 52.59, height_cm = 105.18 }',
-        'geometry = { shape = "box", size_cm = [80.0, 100.0, 120.0], center_cm = [10.0, -5.0, 3.0] }',
+        'geometry = { shape = "box", size_cm = [75.0, 100.0, 120.0], center_cm = [10.0, -5.0, 3.0] }',
     )
     p = tmp_path / "box.toml"
     p.write_text(text)

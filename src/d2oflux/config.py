@@ -79,7 +79,11 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError) -> s
     if err["type"] == "missing":
         return f"missing required key '{where}'"
     msg = err["msg"].removeprefix("Value error, ")
-    return f"'{where}': {msg} (got {err.get('input')!r})"
+    value = err.get("input")
+    if isinstance(value, dict):  # a check of a whole table: the message names the keys
+        return f"'{where}': {msg}"
+    shown = repr(value)
+    return f"'{where}': {msg} (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

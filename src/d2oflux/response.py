@@ -162,7 +162,7 @@ def load_response_file(
         raise ConfigError(f"response file '{path}': unknown suffix '{suffix}'; expected .csv, .npz or .root")
     for edges, what in ((vis, "visible"), (reco, "reconstructed")):
         if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
-            raise ConfigError(f"response file '{path}': {what} energy edges are not finite and strictly increasing")
+            raise ConfigError(f"response file '{path}': {what} energy edges are not finite or not strictly increasing")
     if matrix.ndim != 2:
         raise ConfigError(f"response file '{path}': the matrix has {matrix.ndim} dimensions, expected 2")
     _check_values(matrix, f"response file '{path}' matrix")
