@@ -251,16 +251,16 @@ class DetectorConfig(StrictModel):
     def _plausible(self) -> DetectorConfig:
         """Threshold inside the reconstructed axis, windows inside their axes, binning affordable."""
         b = self.binning
+        counts = {name: getattr(b, name).n_bins for name in BinningConfig.model_fields}
+        for name, n in counts.items():
+            if n > MAX_BINS_PER_AXIS:
+                raise ValueError(f"binning.{name} has {n} bins; at most {MAX_BINS_PER_AXIS} are accepted")
         reco = b.reco_energy_MeV.to_edges()
         if self.response.model == "analytic" and self.response.threshold_MeV >= reco[-1]:
             raise ValueError(
                 f"response.threshold_MeV = {self.response.threshold_MeV:g} is at or above the top of the "
                 f"reconstructed-energy axis ({reco[-1]:g} MeV): nothing could be detected"
             )
-        counts = {name: getattr(b, name).n_bins for name in BinningConfig.model_fields}
-        for name, n in counts.items():
-            if n > MAX_BINS_PER_AXIS:
-                raise ValueError(f"binning.{name} has {n} bins; at most {MAX_BINS_PER_AXIS} are accepted")
         need = binning_memory_bytes(**counts)
         if need > MAX_BINNING_BYTES:
             raise ValueError(
