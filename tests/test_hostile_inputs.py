@@ -165,6 +165,9 @@ CASES = [
     Case("years-1e308", lambda t, w: ["rates", "--years", "1e308"], mention="years"),
     Case("years-1e308-json", lambda t, w: ["rates", "--years", "1e308", "--json"], mention="years"),
     Case("pot-1e308", lambda t, w: ["rates", "--pot", "1e308", "--json"]),
+    Case("pot-1", lambda t, w: ["rates", "--pot", "1"], mention="pot"),
+    Case("sensitivity-years-1e308", lambda t, w: ["sensitivity", "--years", "1,1e308", "--json"], mention="years"),
+    Case("sensitivity-years-1e-300", lambda t, w: ["sensitivity", "--years", "1e-300"], mention="years"),
     Case("nu-per-proton-1e308", lambda t, w: ["rates", "--nu-per-proton", "1e308", "--json"], mention="nu_per_proton"),
     Case("facility-power-1e308", lambda t, w: _facility(t, "power_MW = 1.4", "power_MW = 1e308")),
     Case(
@@ -326,3 +329,33 @@ def test_help_shows_the_formats_the_readers_use(capsys):
         main([command, "--help"])
         out = " ".join(capsys.readouterr().out.split())
         assert fmt.header() in out
+
+
+def test_readme_shows_the_formats_the_readers_use(repo_root):
+    from d2oflux.formats import BEAM_HISTORY, EVENT_FILE, FLUX_FILE, RESPONSE_CSV
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8").replace("\\|", "|")
+    for fmt in (FLUX_FILE, BEAM_HISTORY, EVENT_FILE, RESPONSE_CSV):
+        assert f"`{fmt.header()}`" in readme
+
+
+def test_bins_finer_than_the_resolution_warn_in_one_line(write_detector, capsys):
+    det = write_detector(
+        {"[analysis]": "[binning]\nreco_energy_MeV = { min = 0.0, max = 60.0, width = 0.05 }\n\n[analysis]"}
+    )
+    assert main(["rates", "-d", str(det), "--json"]) == 0
+    out, err = capsys.readouterr()
+    json.loads(out)
+    assert err.startswith("d2oflux: warning: detector") and "finer than 1/10 of the resolution" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_binning_memory_estimate_refuses_before_allocating(write_detector):
+    from d2oflux.detector import MAX_BINNING_BYTES, binning_memory_bytes, load_detector
+
+    # 60 000 visible x 24 000 reconstructed bins would need ~140 GB in the analytic response
+    assert binning_memory_bytes(240, 60_000, 24_000, 14) > MAX_BINNING_BYTES
+    axis = "visible_energy_MeV = { min = 0.0, max = 60.0, width = 0.001 }\n"
+    axis += "reco_energy_MeV = { min = 0.0, max = 60.0, width = 0.0025 }\n"
+    with pytest.raises(ConfigError, match=r"binning needs about \d+\.\d GiB of memory"):
+        load_detector(write_detector({"[analysis]": "[binning]\n" + axis + "\n[analysis]"}))

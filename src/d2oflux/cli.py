@@ -18,7 +18,7 @@ import typer
 
 from .errors import ConfigError, InvalidResult, strict_json
 from .formats import BEAM_HISTORY, EVENT_FILE, FLUX_FILE
-from .setup import build_setup
+from .setup import YEARS_RANGE, build_setup
 
 app = typer.Typer(
     add_completion=False,
@@ -107,7 +107,11 @@ def parse_years(text: str) -> list[float]:
         values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ConfigError(f"--years: expected comma-separated positive numbers, got {text!r}") from None
-    return check_years(values)
+    lo, hi = YEARS_RANGE
+    for y in check_years(values):
+        if not lo <= y <= hi:
+            raise ConfigError(f"--years: {y:g} SNS-years is outside the accepted {lo:g} to {hi:g}")
+    return values
 
 
 def _model(detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, o16_model, flux_file=None):

@@ -369,7 +369,34 @@ def load_detector(name_or_path: str | Path) -> Detector:
     base = Path(label).parent if Path(label).is_file() else Path.cwd()
     det = Detector(config, label, text, base)
     _check_windows(det)
+    _warn_fine_binning(det)
     return det
+
+
+#: Reconstructed-energy bins narrower than this fraction of the resolution sigma draw a warning.
+FINE_BIN_FRACTION = 0.1
+
+
+def _warn_fine_binning(det: Detector) -> None:
+    """Warn when analytic reconstructed-energy bins are finer than 1/10 of the resolution at the window's
+    lower edge: they cost memory and time and carry no extra information.
+    """
+    import warnings
+
+    r = det.config.response
+    if r.model != "analytic":
+        return
+    edges = det.config.binning.reco_energy_MeV.to_edges()
+    e = max(det.config.analysis.energy_window_MeV[0], float(edges[edges > 0][0]) if np.any(edges > 0) else 0.0)
+    sigma = math.sqrt(e / r.light_yield_pe_per_MeV + (r.resolution_constant * e) ** 2)
+    width = float(np.min(np.diff(edges)))
+    if width < FINE_BIN_FRACTION * sigma:
+        warnings.warn(
+            f"detector '{det.label}': binning.reco_energy_MeV has bins of {width:g} MeV, finer than 1/10 of the "
+            f"resolution (sigma = {sigma:.3g} MeV at {e:g} MeV); they add cost, not information",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def _check_windows(det: Detector) -> None:

@@ -9,6 +9,10 @@ from .errors import ConfigError
 #: Largest accepted exposure [protons on target]: 1e28, about 6e4 SNS-years (a plausibility bound that
 #: keeps every count finite).
 MAX_POT = 1.0e28
+#: Smallest accepted exposure [protons on target]: 1e10, far below one SNS pulse (~1.5e14 protons).
+MIN_POT = 1.0e10
+#: Range of SNS-years accepted in ``--years`` lists (sensitivity, report): 1e-6 (30 s of beam) to 1e4.
+YEARS_RANGE = (1.0e-6, 1.0e4)
 #: Largest accepted neutrinos per proton per flavour (the SNS makes ~0.09 at 1 GeV).
 MAX_NU_PER_PROTON = 10.0
 
@@ -50,10 +54,10 @@ def check_exposure(exposure) -> None:
     """Raise :class:`ConfigError` unless the exposure is finite and within :data:`MAX_POT`."""
     import math
 
-    if not math.isfinite(exposure.pot) or exposure.pot > MAX_POT:
+    if not math.isfinite(exposure.pot) or not MIN_POT <= exposure.pot <= MAX_POT:
         raise ConfigError(
-            f"exposure: {exposure.pot:g} protons on target ({exposure.years:g} years) is above the accepted "
-            f"{MAX_POT:g}; check --years, --pot, the beam power or the beam history"
+            f"exposure (years, pot): {exposure.pot:g} protons on target ({exposure.years:g} years) is outside "
+            f"the accepted {MIN_POT:g} to {MAX_POT:g}; check --years, --pot, the beam power or the beam history"
         )
     ratio = exposure.nu_per_proton
     if not math.isfinite(exposure.neutrinos_per_flavour) or not 0 < ratio <= MAX_NU_PER_PROTON:
