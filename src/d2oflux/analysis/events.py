@@ -16,6 +16,7 @@ row batches) and histogrammed on the fly, so memory does not grow with the numbe
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,39 +65,79 @@ def _csv_batches(p: Path, chunk_bytes: int):
         head = fh.read(4096)
     if not head.strip():
         raise ConfigError(f"event file '{p}': empty file")
-    text_lines = head.split(b"\n")
-    skip = 0
-    for line in text_lines[:-1]:
-        if not line.startswith(b"#"):
-            break
-        skip += 1
-
-    def skip_comments(row) -> str:
-        return "skip" if (row.text or "").lstrip().startswith("#") else "error"
-
+    fh = p.open("rb")
     try:
-        reader = pacsv.open_csv(
-            p,
-            read_options=pacsv.ReadOptions(skip_rows=skip, block_size=chunk_bytes),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=skip_comments),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"energy_MeV": pa.float64(), "time_ns": pa.float64(), "window": pa.string()},
-                null_values=[""],
-            ),
-        )
-    except pa.ArrowException as exc:
-        raise _arrow_error(exc, p, _header_names(head)) from None
-    except OSError as exc:
-        raise ConfigError(f"event file '{p}': {_first_line(exc)}") from None
-    _check_columns([n.strip() for n in reader.schema.names], p)
-    while True:
+        stream = _CleanLines(fh, p, min(chunk_bytes, 1 << 20))
         try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=chunk_bytes),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={"energy_MeV": pa.float64(), "time_ns": pa.float64(), "window": pa.string()},
+                    null_values=[""],
+                ),
+            )
         except pa.ArrowException as exc:
-            raise _arrow_error(exc, p, tuple(reader.schema.names)) from None
-        yield batch
+            raise _arrow_error(exc, p, _header_names(head)) from None
+        _check_columns([n.strip() for n in reader.schema.names], p)
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowException as exc:
+                raise _arrow_error(exc, p, tuple(reader.schema.names)) from None
+            yield batch
+    finally:
+        fh.close()
+
+
+class _CleanLines(io.RawIOBase):
+    """A binary stream of a CSV file without its ``#`` comment lines, checked to be UTF-8 as it is read."""
+
+    _COMMENT = re.compile(rb"(?m)^[ \t]*#[^\n]*\n")
+
+    def __init__(self, fh, path: Path, piece: int) -> None:
+        self.fh, self.path, self.piece = fh, path, piece
+        self.carry = b""
+        self.buf = memoryview(b"")
+        self.offset = 0  # bytes of the file consumed, for error messages
+        self.eof = False
+        self.first = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not len(self.buf) and not self.eof:
+            chunk = self.fh.read(self.piece)
+            if chunk:
+                data = self.carry + chunk
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    self.carry = data
+                    continue
+                data, self.carry = data[:cut], data[cut:]
+            else:
+                self.eof = True
+                data, self.carry = self.carry + b"\n" if self.carry else b"", b""
+            if self.first:
+                data, self.first = data.removeprefix(b"\xef\xbb\xbf"), False
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"event file '{self.path}': not UTF-8 text (undecodable byte at offset "
+                    f"{self.offset + exc.start}); expected {EVENT_FILE.header()}"
+                ) from None
+            if b"\x00" in data:
+                raise ConfigError(f"event file '{self.path}': contains NUL bytes, not a text file")
+            self.offset += len(data)
+            self.buf = memoryview(self._COMMENT.sub(b"", data))
+        n = min(len(b), len(self.buf))
+        b[:n] = self.buf[:n]
+        self.buf = self.buf[n:]
+        return n
 
 
 def _parquet_batches(p: Path, batch_rows: int):
