@@ -1,7 +1,10 @@
-"""The one exception type users see.
+"""The exceptions users see, and the helpers that keep every input error to one line.
 
-Every bad input raises :class:`ConfigError` (a ``ValueError``) with one line that names the field and
-what was expected; the CLI prints that line and exits with status 2.
+Every bad input raises :class:`ConfigError` (a ``ValueError``) with one line that names the field, file or
+row and what was expected; the CLI prints that line and exits with status 2. A result that finished but
+cannot be trusted raises :class:`InvalidResult` (exit status 3). :func:`read_text_file` and
+:func:`check_readable` turn missing, unreadable (permission), non-regular and non-UTF-8 files into
+:class:`ConfigError`; :func:`strict_json` refuses NaN and infinities.
 """
 
 from __future__ import annotations
