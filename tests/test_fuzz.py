@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from d2oflux.cli import main
@@ -71,17 +71,28 @@ def to_toml(data: dict) -> str:
     return "".join(f"{json.dumps(str(k))} = {lit(v)}\n" for k, v in data.items())
 
 
+def _get(data, path):
+    for k in path:
+        data = data[k]
+    return data
+
+
 @st.composite
 def mutations(draw):
     kind, name = draw(st.sampled_from(PRESETS))
     data = preset_data(kind, name)
-    path = draw(st.sampled_from(leaf_paths(data)))
+    paths = leaf_paths(data)
+    numeric = [q for q in paths if isinstance(_get(data, q), int | float) and not isinstance(_get(data, q), bool)]
+    # half the examples hit a number (the values most likely to overflow), the rest any key
+    path = draw(st.sampled_from(numeric) | st.sampled_from(paths))
     parent = data
     for k in path[:-1]:
         parent = parent[k]
     old = parent[path[-1]]
     how = draw(
-        st.sampled_from(["remove", "random", "extreme"] if isinstance(old, int | float) else ["remove", "random"])
+        st.sampled_from(
+            ["extreme", "extreme", "remove", "random"] if isinstance(old, int | float) else ["remove", "random"]
+        )
     )
     if how == "remove":
         if isinstance(parent, list):
@@ -120,7 +131,18 @@ FUZZ = settings(
 )
 
 
+def mutated(kind: str, name: str, path: tuple, value) -> tuple:
+    """An explicit mutation: ``path`` of preset ``name`` set to ``value``."""
+    data = preset_data(kind, name)
+    _get(data, path[:-1])[path[-1]] = value
+    return kind, name, path, "explicit", data
+
+
 @settings(FUZZ, max_examples=20)
+@example(mutated("detectors", "d2o-module1", ("distance_m",), 1e-300))
+@example(mutated("detectors", "csi", ("regions", 0, "mass_kg"), 1e308))
+@example(mutated("detectors", "lar", ("response", "threshold_MeV"), 1e308))
+@example(mutated("facilities", "sns-fts", ("power_MW",), 1e308))
 @given(mutations())
 def test_preset_mutations_short(capsys, mutation):
     kind, _, _, _, data = mutation
