@@ -169,6 +169,7 @@ CASES = [
     Case("sensitivity-years-1e308", lambda t, w: ["sensitivity", "--years", "1,1e308", "--json"], mention="years"),
     Case("sensitivity-years-1e-300", lambda t, w: ["sensitivity", "--years", "1e-300"], mention="years"),
     Case("nu-per-proton-1e308", lambda t, w: ["rates", "--nu-per-proton", "1e308", "--json"], mention="nu_per_proton"),
+    Case("facility-pot-sigma-1e308", lambda t, w: _facility(t, "pot_sigma_ns = 150.0", "pot_sigma_ns = 1e308")),
     Case("facility-power-1e308", lambda t, w: _facility(t, "power_MW = 1.4", "power_MW = 1e308")),
     Case(
         "facility-repetition-inf",
@@ -177,6 +178,16 @@ CASES = [
     ),
     Case("threshold-1e308", _det({"threshold_MeV = 5.0": "threshold_MeV = 1e308"}), mention="threshold_MeV"),
     Case("threshold-above-endpoint", _det({"threshold_MeV = 5.0": "threshold_MeV = 54.0"}), mention="threshold"),
+    Case(
+        "background-rate-1e308",
+        _det({"[analysis]": "[backgrounds]\nsteady_state_rate_per_MeV_s = 1e308\n\n[analysis]"}, ("sensitivity",)),
+        mention="steady_state_rate_per_MeV_s",
+    ),
+    Case(
+        "systematic-1e308",
+        _det({"[analysis]": "[systematics]\nefficiency = 1e308\n\n[analysis]"}, ("sensitivity",)),
+        mention="systematics.efficiency",
+    ),
     Case("light-yield-inf", _det({"light_yield_pe_per_MeV = 15.0": "light_yield_pe_per_MeV = inf"})),
     Case("resolution-inf", _det({"resolution_constant = 0.05": "resolution_constant = inf"})),
     Case("efficiency-nan", _det({"efficiency = 1.0": "efficiency = nan"}), mention="efficiency"),

@@ -81,7 +81,7 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError) -> s
     msg = err["msg"].removeprefix("Value error, ")
     value = err.get("input")
     if isinstance(value, dict):  # a check of a whole table: the message names the keys
-        return f"'{where}': {msg}"
+        return f"'{where}': {msg}" if loc else msg
     shown = repr(value)
     return f"'{where}': {msg} (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
 

@@ -261,6 +261,7 @@ class DetectorConfig(StrictModel):
                 f"response.threshold_MeV = {self.response.threshold_MeV:g} is at or above the top of the "
                 f"reconstructed-energy axis ({reco[-1]:g} MeV): nothing could be detected"
             )
+        _check_ceilings(self)
         need = binning_memory_bytes(**counts)
         if need > MAX_BINNING_BYTES:
             raise ValueError(
@@ -268,6 +269,33 @@ class DetectorConfig(StrictModel):
                 f"{MAX_BINNING_BYTES / 1024**3:.0f} GiB); use wider bins"
             )
         return self
+
+
+#: Upper limits of the background and systematic settings (plausibility: far above any real value, low
+#: enough that the likelihood stays finite). Fields not listed are held to :data:`DEFAULT_CEILING`.
+CEILINGS = {
+    "backgrounds.steady_state_rate_per_MeV_s": 1.0e6,
+    "backgrounds.sideband_livetime_ratio": 1.0e6,
+    "backgrounds.beam_neutrons_per_year": 1.0e9,
+    "backgrounds.beam_neutron_slope_MeV": 1.0e4,
+    "backgrounds.beam_neutron_delay_ns": 1.0e6,
+    "backgrounds.beam_neutron_rel_uncertainty": 10.0,
+    "systematics.energy_scale": 0.5,
+    "systematics.resolution_constant": 1.0,
+    "systematics.efficiency": 1.0,
+    "systematics.deuteron_count": 1.0,
+    "systematics.pot": 1.0,
+}
+DEFAULT_CEILING = 1.0e6
+
+
+def _check_ceilings(config: DetectorConfig) -> None:
+    """Raise ``ValueError`` for a background or systematic setting above its ceiling (:data:`CEILINGS`)."""
+    for section in ("backgrounds", "systematics"):
+        for key, value in getattr(config, section).model_dump().items():
+            limit = CEILINGS.get(f"{section}.{key}", DEFAULT_CEILING)
+            if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > limit:
+                raise ValueError(f"{section}.{key} = {value:g} is above its plausible maximum {limit:g}")
 
 
 def binning_memory_bytes(neutrino_energy_MeV: int, visible_energy_MeV: int, reco_energy_MeV: int, time_ns: int) -> int:

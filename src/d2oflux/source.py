@@ -191,15 +191,16 @@ class Facility(StrictModel):
 
     name: str
     description: str = ""
-    power_MW: float = Field(gt=0)
-    proton_energy_GeV: float = Field(gt=0)
-    repetition_rate_Hz: float = Field(gt=0)
-    hours_per_year: float = Field(default=c.SNS_YEAR_HOURS, gt=0)
-    nu_per_proton: float | None = Field(default=None, gt=0)
-    nu_per_proton_rel_uncertainty: float = Field(default=0.10, ge=0)
-    yield_valid_GeV: tuple[float, float] = (0.0, math.inf)
-    pot_mean_ns: float = 440.0
-    pot_sigma_ns: float = Field(default=150.0, gt=0)
+    # plausibility bounds (far outside any spallation source; they keep every rate finite)
+    power_MW: float = Field(gt=0, le=1e3)
+    proton_energy_GeV: float = Field(gt=0, le=1e3)
+    repetition_rate_Hz: float = Field(gt=0, le=1e6)
+    hours_per_year: float = Field(default=c.SNS_YEAR_HOURS, gt=0, le=8784.0)
+    nu_per_proton: float | None = Field(default=None, gt=0, le=10.0)
+    nu_per_proton_rel_uncertainty: float = Field(default=0.10, ge=0, le=10.0)
+    yield_valid_GeV: tuple[float, float] = (0.0, 1e3)
+    pot_mean_ns: float = Field(default=440.0, ge=-1e6, le=1e6)
+    pot_sigma_ns: float = Field(default=150.0, gt=0, le=1e6)
 
     @field_validator("yield_valid_GeV")
     @classmethod
