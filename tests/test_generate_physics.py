@@ -429,7 +429,7 @@ def test_vertices_uniform_in_hollow_cylinder():
 
 def test_vertices_uniform_in_box(tmp_path):
     # replace the geometry line whatever its numbers (issue 8 resized the d2o-1t cylinder to hold 1000 kg)
-    box = 'geometry = { shape = "box", size_cm = [80.0, 100.0, 120.0], center_cm = [10.0, -5.0, 3.0] }\n'
+    box = 'geometry = { shape = "box", size_cm = [75.0, 100.0, 120.0], center_cm = [10.0, -5.0, 3.0] }\n'
     text = "".join(
         box if line.startswith("geometry") else line
         for line in load_detector("d2o-1t").toml_text.splitlines(keepends=True)

@@ -39,9 +39,19 @@ class Axis(StrictModel):
         if self.width <= 0 or self.width > self.max - self.min:
             raise ValueError(f"width = {self.width} must be > 0 and at most max - min")
         n = (self.max - self.min) / self.width
+        if not math.isfinite(n) or n > 1e9:
+            raise ValueError(f"(max - min) / width = {n:g} bins is far too many; use a wider 'width'")
         if abs(n - round(n)) > 1e-6:
             raise ValueError(f"(max - min) / width = {n:g} must be a whole number of bins")
         return self
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins."""
+        if self.edges is not None:
+            return len(self.edges) - 1
+        assert self.min is not None and self.max is not None and self.width is not None
+        return round((self.max - self.min) / self.width)
 
     def to_edges(self) -> np.ndarray:
         """The bin edges as a float array."""

@@ -1,11 +1,14 @@
 """Command-line interface: ``d2oflux <command>``. Every command mirrors a Python function.
 
-Bad input prints one line ``d2oflux: error: ...`` on stderr and exits with status 2.
+Exit status: 0 success; 2 bad input (one line ``d2oflux: error: ...`` on stderr); 3 an invalid result
+(a fit at a parameter bound, with a covariance that is not positive definite or a minimiser that did not
+converge; fewer than 99 % of the toys converged): the result is printed, then one line
+``d2oflux: invalid result: ...``; pass ``--allow-invalid`` to accept it with exit 0; 1 an internal error;
+130 interrupted. ``--json`` output is strict JSON: never NaN or Infinity.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,8 +16,9 @@ from typing import Annotated
 
 import typer
 
-from .errors import ConfigError
-from .setup import build_setup
+from .errors import ConfigError, InvalidResult, strict_json
+from .formats import BEAM_HISTORY, EVENT_FILE, FLUX_FILE
+from .setup import YEARS_RANGE, build_setup
 
 app = typer.Typer(
     add_completion=False,
@@ -29,7 +33,7 @@ YearsOpt = Annotated[float | None, typer.Option("--years", help="Exposure in SNS
 PotOpt = Annotated[float | None, typer.Option("--pot", help="Exposure in protons on target.")]
 HistoryOpt = Annotated[
     Path | None,
-    typer.Option("--beam-history", help="Beam-history CSV (start,end,power_MW|pot,proton_energy_GeV)."),
+    typer.Option("--beam-history", help=f"Beam-history file: {BEAM_HISTORY.help()}."),
 ]
 FacilityOpt = Annotated[
     str | None, typer.Option("--facility", help="Facility preset or TOML (default: the detector's).")
@@ -43,7 +47,7 @@ MuMinusOpt = Annotated[
     bool,
     typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one strict JSON object on stdout.")]
 DatasetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -58,11 +62,19 @@ DataDirOpt = Annotated[
         "--data-dir", help="Offline folder of the COHERENT releases (default: $D2OFLUX_DATA_DIR, else fetch)."
     ),
 ]
+AllowInvalidOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-invalid",
+        help="Accept an invalid result (fit at a bound, non-positive-definite covariance, unconverged "
+        "minimiser, fewer than 99 % of toys converged) with exit status 0 instead of 3.",
+    ),
+]
 FluxOpt = Annotated[
     Path | None,
     typer.Option(
         "--flux-file",
-        help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
+        help=f"Flux file replacing the analytic piDAR spectra: {FLUX_FILE.help()}.",
     ),
 ]
 RadiativeOpt = Annotated[
@@ -108,7 +120,7 @@ def rates(
     result = expect(det, src, exposure, o16_model=_check_o16(o16_model), radiative_corrections=radiative_corrections)
     summary = rates_summary(result)
     if as_json:
-        typer.echo(json.dumps(summary))
+        typer.echo(strict_json(summary))
     else:
         typer.echo(rates_table(summary))
 
@@ -121,7 +133,11 @@ def parse_years(text: str) -> list[float]:
         values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise ConfigError(f"--years: expected comma-separated positive numbers, got {text!r}") from None
-    return check_years(values)
+    lo, hi = YEARS_RANGE
+    for y in check_years(values):
+        if not lo <= y <= hi:
+            raise ConfigError(f"--years: {y:g} SNS-years is outside the accepted {lo:g} to {hi:g}")
+    return values
 
 
 def _model(
@@ -220,7 +236,7 @@ def fit(
         Path | None,
         typer.Option(
             "--events",
-            help="Event file (.csv or .parquet): energy_MeV,time_ns,window; 'example' for the "
+            help=f"Event file: {EVENT_FILE.help()}; 'example' for the "
             "shipped pseudo-data (d2o-module1, 1 SNS-year, seed 1).",
         ),
     ] = None,
@@ -241,6 +257,7 @@ def fit(
     plot: Annotated[
         Path | None, typer.Option("--plot", "-o", help="With --dataset: write the fit figure here.")
     ] = None,
+    allow_invalid: AllowInvalidOpt = False,
 ) -> None:
     """Fit measured events: the flux normalisation, neutrinos per proton, flux at the detector, pulls.
 
@@ -291,7 +308,12 @@ def fit(
         systematics,
     )
     result = fit_events(model, events)
-    typer.echo(json.dumps(result) if as_json else fit_table(result))
+    typer.echo(strict_json(result) if as_json else fit_table(result))
+    if not result["valid"] and not allow_invalid:
+        shown = result["problems"][:3] + (
+            [f"{len(result['problems']) - 3} more"] if len(result["problems"]) > 3 else []
+        )
+        raise InvalidResult(f"fit invalid: {'; '.join(shown)} (--allow-invalid accepts it)")
 
 
 @app.command()
@@ -342,7 +364,7 @@ def sensitivity(
             dataset, year_list, detector, data_dir, progress=not as_json and sys.stderr.isatty()
         )
     if as_json:
-        typer.echo(json.dumps(result))
+        typer.echo(strict_json(result))
     else:
         typer.echo(sensitivity_table(result))
         typer.echo("")
@@ -369,9 +391,10 @@ def toys(
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
     as_json: JsonOpt = False,
+    allow_invalid: AllowInvalidOpt = False,
 ) -> None:
     """Pseudo-experiments from the model, each fitted: pulls, coverage and spread of the flux normalisation."""
-    from .analysis.toys import check_ntoys, run_toys
+    from .analysis.toys import MIN_CONVERGED_FRACTION, check_ntoys, run_toys
     from .errors import check_seed
 
     ntoys, seed = check_ntoys(ntoys, allow_large=allow_large), check_seed(seed)
@@ -389,21 +412,32 @@ def toys(
         systematics,
     )
     res = run_toys(model.numpy_model(), ntoys, seed, progress=sys.stderr.isatty(), allow_large=allow_large)
-    d = res.to_dict()
-    d = {"detector": model.expectation.detector.name, "years": years, **d}
+    d = {"detector": model.expectation.detector.name, "years": years, **res.to_dict()}
+    summarise = res.n_converged >= 2 and (res.valid or allow_invalid)
+    if not summarise:  # refuse to summarise too few converged toys
+        d.update({k: None for k, v in d.items() if isinstance(v, float) and k not in ("years", "converged_fraction")})
     if as_json:
-        typer.echo(json.dumps(d))
-        return
-    typer.echo(
-        f"{res.n_converged}/{ntoys} toys converged (seed {seed}), {model.expectation.detector.name}, "
-        f"{years:g} SNS-years\n"
-        f"pull mean      {res.pull_mean:+.4f} +- {res.pull_mean_error:.4f}   (expected 0)\n"
-        f"pull width     {res.pull_width:.4f} +- {res.pull_width_error:.4f}   (expected 1)\n"
-        f"68% coverage   {res.coverage_68:.4f} +- {res.coverage_68_error:.4f}   (expected 0.6827)\n"
-        f"fitted flux_norm: mean {res.fitted_mean:.4f}, "
-        f"spread {res.fitted_spread:.4f} +- {res.fitted_spread_error:.4f}, "
-        f"mean reported error {res.mean_reported_error:.4f}"
-    )
+        typer.echo(strict_json(d))
+    else:
+        typer.echo(
+            f"{res.n_converged}/{ntoys} toys converged ({res.converged_fraction:.1%}; seed {seed}), "
+            f"{model.expectation.detector.name}, {years:g} SNS-years"
+        )
+        if summarise:
+            typer.echo(
+                f"pull mean      {res.pull_mean:+.4f} +- {res.pull_mean_error:.4f}   (expected 0)\n"
+                f"pull width     {res.pull_width:.4f} +- {res.pull_width_error:.4f}   (expected 1)\n"
+                f"68% coverage   {res.coverage_68:.4f} +- {res.coverage_68_error:.4f}   (expected 0.6827)\n"
+                f"fitted flux_norm: mean {res.fitted_mean:.4f}, "
+                f"spread {res.fitted_spread:.4f} +- {res.fitted_spread_error:.4f}, "
+                f"mean reported error {res.mean_reported_error:.4f}"
+            )
+    if not res.valid and not (allow_invalid and res.n_converged >= 2):
+        raise InvalidResult(
+            f"only {res.n_converged}/{ntoys} toys converged ({res.converged_fraction:.1%}, need "
+            f"{MIN_CONVERGED_FRACTION:.0%}); the toy summary is not reliable"
+            + (" (--allow-invalid accepts it)" if res.n_converged >= 2 else "")
+        )
 
 
 @app.command()
@@ -504,17 +538,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
+    import warnings
+
     from pydantic import ValidationError
 
     try:
         # typer, not standalone, returns an exit code: 130 after turning a KeyboardInterrupt into Exit(130)
-        code = app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            code = app(args=args or ["--help"], standalone_mode=False, prog_name="d2oflux")
         if code == 130:
             print("d2oflux: interrupted", file=sys.stderr)
         return code if isinstance(code, int) else 0
     except ConfigError as exc:
-        print(f"d2oflux: error: {exc}", file=sys.stderr)
+        print(f"d2oflux: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except InvalidResult as exc:
+        print(f"d2oflux: invalid result: {exc}", file=sys.stderr)
+        return 3
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
@@ -543,11 +584,17 @@ def _run(args: list[str]) -> int:
         if os.environ.get("D2OFLUX_DEBUG"):
             raise
         print(
-            f"d2oflux: internal error: {type(exc).__name__}: {exc} (set D2OFLUX_DEBUG=1 for the traceback; "
+            f"d2oflux: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+            "(set D2OFLUX_DEBUG=1 for the traceback; "
             "please report it)",
             file=sys.stderr,
         )
         return 1
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line ``d2oflux: warning: ...`` on stderr."""
+    print(f"d2oflux: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

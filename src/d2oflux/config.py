@@ -13,15 +13,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ConfigError, suggest
+from .errors import ConfigError, read_text_file, suggest
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
 class StrictModel(BaseModel):
-    """Base for configuration models: unknown keys are errors, values are immutable."""
+    """Base for configuration models: unknown keys are errors, values are immutable, numbers finite.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    ``nan`` and ``inf`` (valid TOML) are refused for every float field, inside lists and tables too.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def preset_names(kind: str) -> list[str]:
@@ -35,9 +38,7 @@ def read_preset_text(kind: str, name_or_path: str | Path) -> tuple[str, str]:
     singular = {"detectors": "detector", "facilities": "facility", "datasets": "dataset"}.get(kind, kind)
     text_path = Path(name_or_path)
     if str(name_or_path).endswith(".toml") or text_path.exists():
-        if not text_path.is_file():
-            raise ConfigError(f"{singular} file '{name_or_path}' does not exist")
-        return str(text_path), text_path.read_text(encoding="utf-8")
+        return str(text_path), read_text_file(text_path, f"{singular} file", "a TOML file")
     names = preset_names(kind)
     if str(name_or_path) not in names:
         raise ConfigError(
@@ -78,7 +79,11 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError) -> s
     if err["type"] == "missing":
         return f"missing required key '{where}'"
     msg = err["msg"].removeprefix("Value error, ")
-    return f"'{where}': {msg} (got {err.get('input')!r})"
+    value = err.get("input")
+    if isinstance(value, dict):  # a check of a whole table: the message names the keys
+        return f"'{where}': {msg}" if loc else msg
+    shown = repr(value)
+    return f"'{where}': {msg} (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -26,6 +26,24 @@ from .response import Response, load_response_file
 
 VISIBLE_PARTICLES = ("electron", "positron", "gamma", "nuclear_recoil")
 
+# Plausibility limits (errors beyond them; each is far outside any real detector, so they only catch typos
+# and numbers for which the computation would overflow or allocate absurd memory).
+#: Closest accepted detector distance [m]: 10 cm; the 1/L^2 fluence has no meaning closer to the target.
+MIN_DISTANCE_M = 0.1
+#: Farthest accepted distance [m]: 100 km.
+MAX_DISTANCE_M = 1.0e5
+#: Largest mass of one region [kg]: a megatonne.
+MAX_REGION_MASS_KG = 1.0e9
+#: Largest geometry dimension or centre offset [cm]: 1 km.
+MAX_SIZE_CM = 1.0e5
+#: Relative tolerance between a region's ``mass_kg`` and its geometry volume x material density: 5 %
+#: (the presets agree to 1.5 % or better; vessel curvature and temperature-dependent densities stay inside).
+MASS_GEOMETRY_TOLERANCE = 0.05
+#: Most bins accepted on one histogram axis.
+MAX_BINS_PER_AXIS = 100_000
+#: Largest estimated memory of the response and rate arrays built from the binning [bytes]: 2 GiB.
+MAX_BINNING_BYTES = 2 * 1024**3
+
 
 class Geometry(StrictModel):
     """Shape of a region, for event vertices: a (possibly hollow) vertical cylinder or a box [cm].
@@ -36,10 +54,10 @@ class Geometry(StrictModel):
 
     shape: Literal["cylinder", "box"]
     center_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    radius_cm: float | None = Field(default=None, gt=0)
-    height_cm: float | None = Field(default=None, gt=0)
-    inner_radius_cm: float = Field(default=0.0, ge=0)
-    inner_height_cm: float = Field(default=0.0, ge=0)
+    radius_cm: float | None = Field(default=None, gt=0, le=MAX_SIZE_CM)
+    height_cm: float | None = Field(default=None, gt=0, le=MAX_SIZE_CM)
+    inner_radius_cm: float = Field(default=0.0, ge=0, le=MAX_SIZE_CM)
+    inner_height_cm: float = Field(default=0.0, ge=0, le=MAX_SIZE_CM)
     size_cm: tuple[float, float, float] | None = None
 
     @model_validator(mode="after")
@@ -50,8 +68,10 @@ class Geometry(StrictModel):
             if self.inner_radius_cm >= self.radius_cm or self.inner_height_cm >= self.height_cm:
                 if self.inner_radius_cm or self.inner_height_cm:
                     raise ValueError("the inner cylinder must be smaller than the outer one")
-        elif self.size_cm is None or min(self.size_cm) <= 0:
-            raise ValueError("a box needs size_cm = [x, y, z], all > 0")
+        elif self.size_cm is None or min(self.size_cm) <= 0 or max(self.size_cm) > MAX_SIZE_CM:
+            raise ValueError(f"a box needs size_cm = [x, y, z], all > 0 and at most {MAX_SIZE_CM:g} cm")
+        if max(abs(x) for x in self.center_cm) > MAX_SIZE_CM:
+            raise ValueError(f"center_cm must lie within {MAX_SIZE_CM:g} cm of the detector origin")
         return self
 
     @property
@@ -69,9 +89,24 @@ class Region(StrictModel):
 
     name: str
     material: str
-    mass_kg: float = Field(gt=0)
+    mass_kg: float = Field(gt=0, le=MAX_REGION_MASS_KG)
     deuterium_fraction: float = Field(default=0.999, ge=0, le=1)
     geometry: Geometry | None = None
+
+    @model_validator(mode="after")
+    def _mass_fits_geometry(self) -> Region:
+        """``mass_kg`` must equal the geometry's volume x the material density within 5 %."""
+        if self.geometry is None:
+            return self
+        density = material(self.material, self.deuterium_fraction).density_g_cm3
+        expected = self.geometry.volume_cm3 * density / 1000.0
+        if expected <= 0 or abs(self.mass_kg / expected - 1.0) > MASS_GEOMETRY_TOLERANCE:
+            raise ValueError(
+                f"mass_kg = {self.mass_kg:g} does not match the geometry: its volume "
+                f"{self.geometry.volume_cm3:.4g} cm^3 x density {density:g} g/cm^3 holds {expected:.4g} kg "
+                f"(tolerance {MASS_GEOMETRY_TOLERANCE:.0%}); fix the mass or the dimensions"
+            )
+        return self
 
     @field_validator("material")
     @classmethod
@@ -102,10 +137,10 @@ class ResponseConfig(StrictModel):
     """
 
     model: Literal["analytic", "table", "coherent_chain", "optical"] = "analytic"  # optical: from [optics]
-    light_yield_pe_per_MeV: float = Field(default=15.0, gt=0)
-    resolution_constant: float = Field(default=0.05, ge=0)
-    energy_scale: float = Field(default=1.0, gt=0)
-    threshold_MeV: float = Field(default=0.0, ge=0)
+    light_yield_pe_per_MeV: float = Field(default=15.0, gt=0, le=1.0e5)
+    resolution_constant: float = Field(default=0.05, ge=0, le=1.0)
+    energy_scale: float = Field(default=1.0, ge=0.1, le=10.0)
+    threshold_MeV: float = Field(default=0.0, ge=0, le=1.0e4)
     efficiency: float = Field(default=1.0, ge=0, le=1)
     visible_particles: tuple[str, ...] = ("electron", "positron", "gamma")
     file: str | None = None
@@ -214,7 +249,7 @@ class DetectorConfig(StrictModel):
 
     name: str
     description: str = ""
-    distance_m: float = Field(gt=0)
+    distance_m: float = Field(ge=MIN_DISTANCE_M, le=MAX_DISTANCE_M)
     facility: str = "sns-fts"
     source_position_m: tuple[float, float, float] | None = None
     regions: list[Region] = Field(min_length=1)
@@ -233,6 +268,68 @@ class DetectorConfig(StrictModel):
         if len(set(names)) != len(names):
             raise ValueError("region names must be unique")
         return v
+
+    @model_validator(mode="after")
+    def _plausible(self) -> DetectorConfig:
+        """Threshold inside the reconstructed axis, windows inside their axes, binning affordable."""
+        b = self.binning
+        counts = {name: getattr(b, name).n_bins for name in BinningConfig.model_fields}
+        for name, n in counts.items():
+            if n > MAX_BINS_PER_AXIS:
+                raise ValueError(f"binning.{name} has {n} bins; at most {MAX_BINS_PER_AXIS} are accepted")
+        reco = b.reco_energy_MeV.to_edges()
+        if self.response.model == "analytic" and self.response.threshold_MeV >= reco[-1]:
+            raise ValueError(
+                f"response.threshold_MeV = {self.response.threshold_MeV:g} is at or above the top of the "
+                f"reconstructed-energy axis ({reco[-1]:g} MeV): nothing could be detected"
+            )
+        _check_ceilings(self)
+        need = binning_memory_bytes(**counts)
+        if need > MAX_BINNING_BYTES:
+            raise ValueError(
+                f"the binning needs about {need / 1024**3:.1f} GiB of memory (limit "
+                f"{MAX_BINNING_BYTES / 1024**3:.0f} GiB); use wider bins"
+            )
+        return self
+
+
+#: Upper limits of the background and systematic settings (plausibility: far above any real value, low
+#: enough that the likelihood stays finite). Fields not listed are held to :data:`DEFAULT_CEILING`.
+CEILINGS = {
+    "backgrounds.steady_state_rate_per_MeV_s": 1.0e6,
+    "backgrounds.sideband_livetime_ratio": 1.0e6,
+    "backgrounds.beam_neutrons_per_year": 1.0e9,
+    "backgrounds.beam_neutron_slope_MeV": 1.0e4,
+    "backgrounds.beam_neutron_delay_ns": 1.0e6,
+    "backgrounds.beam_neutron_rel_uncertainty": 10.0,
+    "systematics.energy_scale": 0.5,
+    "systematics.resolution_constant": 1.0,
+    "systematics.efficiency": 1.0,
+    "systematics.deuteron_count": 1.0,
+    "systematics.pot": 1.0,
+}
+DEFAULT_CEILING = 1.0e6
+
+
+def _check_ceilings(config: DetectorConfig) -> None:
+    """Raise ``ValueError`` for a background or systematic setting above its ceiling (:data:`CEILINGS`)."""
+    for section in ("backgrounds", "systematics"):
+        for key, value in getattr(config, section).model_dump().items():
+            limit = CEILINGS.get(f"{section}.{key}", DEFAULT_CEILING)
+            if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > limit:
+                raise ValueError(f"{section}.{key} = {value:g} is above its plausible maximum {limit:g}")
+
+
+def binning_memory_bytes(neutrino_energy_MeV: int, visible_energy_MeV: int, reco_energy_MeV: int, time_ns: int) -> int:
+    """Estimate of the largest arrays the binning makes [bytes] (8-byte floats).
+
+    The analytic response evaluates a (visible x 4 Gauss points x reconstructed) array three times; the
+    rates hold neutrino x visible transfer matrices and reconstructed x time histograms for ~10 channels.
+    """
+    response = 3 * visible_energy_MeV * 4 * (reco_energy_MeV + 1)
+    transfer = 4 * neutrino_energy_MeV * visible_energy_MeV
+    histograms = 20 * max(reco_energy_MeV, visible_energy_MeV) * time_ns
+    return 8 * (response + transfer + histograms)
 
 
 @dataclass(frozen=True)
@@ -353,7 +450,34 @@ def load_detector(name_or_path: str | Path) -> Detector:
     base = Path(label).parent if Path(label).is_file() else Path.cwd()
     det = Detector(config, label, text, base)
     _check_windows(det)
+    _warn_fine_binning(det)
     return det
+
+
+#: Reconstructed-energy bins narrower than this fraction of the resolution sigma draw a warning.
+FINE_BIN_FRACTION = 0.1
+
+
+def _warn_fine_binning(det: Detector) -> None:
+    """Warn when analytic reconstructed-energy bins are finer than 1/10 of the resolution at the window's
+    lower edge: they cost memory and time and carry no extra information.
+    """
+    import warnings
+
+    r = det.config.response
+    if r.model != "analytic":
+        return
+    edges = det.config.binning.reco_energy_MeV.to_edges()
+    e = max(det.config.analysis.energy_window_MeV[0], float(edges[edges > 0][0]) if np.any(edges > 0) else 0.0)
+    sigma = math.sqrt(e / r.light_yield_pe_per_MeV + (r.resolution_constant * e) ** 2)
+    width = float(np.min(np.diff(edges)))
+    if width < FINE_BIN_FRACTION * sigma:
+        warnings.warn(
+            f"detector '{det.label}': binning.reco_energy_MeV has bins of {width:g} MeV, finer than 1/10 of the "
+            f"resolution (sigma = {sigma:.3g} MeV at {e:g} MeV); they add cost, not information",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def _check_windows(det: Detector) -> None:

@@ -1,7 +1,10 @@
-"""The one exception type users see.
+"""The exceptions users see, and the helpers that keep every input error to one line.
 
-Every bad input raises :class:`ConfigError` (a ``ValueError``) with one line that names the field and
-what was expected; the CLI prints that line and exits with status 2.
+Every bad input raises :class:`ConfigError` (a ``ValueError``) with one line that names the field, file or
+row and what was expected; the CLI prints that line and exits with status 2. A result that finished but
+cannot be trusted raises :class:`InvalidResult` (exit status 3). :func:`read_text_file` and
+:func:`check_readable` turn missing, unreadable (permission), non-regular and non-UTF-8 files into
+:class:`ConfigError`; :func:`strict_json` refuses NaN and infinities.
 """
 
 from __future__ import annotations
@@ -44,3 +47,104 @@ def check_seed(seed, field: str = "--seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise ConfigError(f"{field}: expected an integer in [0, 2^63), got {seed!r}")
     return int(seed)
+
+
+class InvalidResult(Exception):
+    """A computation finished but its result is not trustworthy (a fit at a bound, too few converged toys).
+
+    The CLI prints the result, then one line ``d2oflux: invalid result: ...`` and exits with status 3,
+    unless the user passed ``--allow-invalid``.
+    """
+
+
+def require_finite(value: float, field: str, low: float | None = None, high: float | None = None) -> float:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number in ``[low, high]``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{field}: expected a finite number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ConfigError(f"{field}: expected a finite number, got {value!r}")
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ConfigError(f"{field}: {v:g} is outside the accepted range [{low:g}, {high:g}]")
+    return v
+
+
+def open_error(exc: OSError, what: str, path: object) -> ConfigError:
+    """One-line :class:`ConfigError` for an ``OSError`` raised while opening ``path``."""
+    if isinstance(exc, FileNotFoundError):
+        return ConfigError(f"{what} '{path}' does not exist")
+    if isinstance(exc, IsADirectoryError):
+        return ConfigError(f"{what} '{path}' is a directory; expected a file")
+    if isinstance(exc, PermissionError):
+        return ConfigError(f"{what} '{path}' cannot be read: permission denied")
+    return ConfigError(f"{what} '{path}' cannot be read: {exc.strerror or exc}")
+
+
+def check_readable(path: object, what: str) -> None:
+    """Raise :class:`ConfigError` unless ``path`` is an existing regular file this process can open."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    try:
+        with p.open("rb"):
+            pass
+    except OSError as exc:
+        raise open_error(exc, what, path) from None
+    if not p.is_file():
+        raise ConfigError(f"{what} '{path}' is not a regular file")
+
+
+def read_text_file(path: object, what: str, expected: str = "") -> str:
+    """The whole text of a UTF-8 file (a byte-order mark is allowed), or a one-line :class:`ConfigError`.
+
+    ``what`` names the file's role (``"beam history"``), ``expected`` describes its format for the message.
+    """
+    from pathlib import Path
+
+    p = Path(str(path))
+    check_readable(p, what)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise open_error(exc, what, path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} '{path}': not UTF-8 text (undecodable byte at offset {exc.start})"
+            + (f"; expected {expected}" if expected else "")
+        ) from None
+    if "\x00" in text:
+        tail = f"; expected {expected}" if expected else ""
+        raise ConfigError(f"{what} '{path}': contains NUL bytes, not a text file{tail}")
+    return text
+
+
+def strict_json(obj: object) -> str:
+    """``json.dumps`` that refuses NaN and infinities, naming the first non-finite entry."""
+    import json
+
+    bad = _first_non_finite(obj, "")
+    if bad is not None:
+        raise ConfigError(
+            f"result '{bad[0] or '(top level)'}' is not finite ({bad[1]}): the inputs are outside the range "
+            "where the computation is meaningful"
+        )
+    return json.dumps(obj, allow_nan=False)
+
+
+def _first_non_finite(obj: object, where: str) -> tuple[str, object] | None:
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else (where, obj)
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found = _first_non_finite(v, f"{where}.{k}" if where else str(k))
+            if found is not None:
+                return found
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            found = _first_non_finite(v, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None

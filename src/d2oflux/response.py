@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtr
 
-from .errors import ConfigError
+from .errors import ConfigError, check_readable, read_text_file
+
+#: Largest accepted response matrix (visible x reconstructed bins): 5e7 elements, 400 MB of floats.
+MAX_MATRIX_ELEMENTS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,7 @@ def load_response_file(
     ``normalise_rows`` turns a matrix of counts (e.g. simulated events) into probabilities per row.
     """
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"response file '{path}' does not exist")
+    check_readable(p, "response file")
     suffix = p.suffix.lower()
     if suffix == ".npz":
         vis, reco, matrix, eff = _read_npz(p)
@@ -159,8 +161,10 @@ def load_response_file(
     else:
         raise ConfigError(f"response file '{path}': unknown suffix '{suffix}'; expected .csv, .npz or .root")
     for edges, what in ((vis, "visible"), (reco, "reconstructed")):
-        if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
-            raise ConfigError(f"response file '{path}': {what} energy edges are not strictly increasing")
+        if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
+            raise ConfigError(f"response file '{path}': {what} energy edges are not finite or not strictly increasing")
+    if matrix.ndim != 2:
+        raise ConfigError(f"response file '{path}': the matrix has {matrix.ndim} dimensions, expected 2")
     _check_values(matrix, f"response file '{path}' matrix")
     if normalise_rows:
         sums = matrix.sum(axis=1, keepdims=True)
@@ -175,7 +179,7 @@ def load_response_file(
 
 def _read_npz(p: Path):
     try:
-        with np.load(p) as f:
+        with np.load(p, allow_pickle=False) as f:
             missing = [k for k in ("visible_edges_MeV", "reco_edges_MeV", "matrix") if k not in f]
             if missing:
                 raise ConfigError(f"response file '{p}': missing array(s) {', '.join(missing)}")
@@ -186,31 +190,34 @@ def _read_npz(p: Path):
                 np.asarray(f["matrix"], float),
                 eff,
             )
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"response file '{p}': not a readable NPZ file ({exc})") from None
+    except ConfigError:
+        raise
+    except Exception as exc:  # numpy/zipfile raise many types (BadZipFile, EOFError, ValueError, ...)
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(
+            f"response file '{p}': not a readable NPZ file of numeric arrays ({type(exc).__name__}: {reason})"
+        ) from None
 
 
 def _read_csv(p: Path):
     import csv
 
     need = ("visible_lo_MeV", "visible_hi_MeV", "reco_lo_MeV", "reco_hi_MeV", "probability")
-    with p.open(encoding="utf-8") as fh:
-        reader = csv.DictReader(ln for ln in fh if not ln.startswith("#"))
-        cols = reader.fieldnames or []
-        missing = [k for k in need if k not in cols]
-        if missing:
-            raise ConfigError(f"response file '{p}': missing column(s) {', '.join(missing)}")
-        try:
-            rows = [
-                [float(r[k]) for k in need] + [float(r["efficiency"]) if "efficiency" in cols else 1.0] for r in reader
-            ]
-        except (TypeError, ValueError):
-            raise ConfigError(f"response file '{p}': non-numeric value in a row") from None
+    text = read_text_file(p, "response file", "CSV columns " + ", ".join(need))
+    reader = csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))
+    cols = reader.fieldnames or []
+    missing = [k for k in need if k not in cols]
+    if missing:
+        raise ConfigError(f"response file '{p}': missing column(s) {', '.join(missing)}")
+    try:
+        rows = [[float(r[k]) for k in need] + [float(r["efficiency"]) if "efficiency" in cols else 1.0] for r in reader]
+    except (TypeError, ValueError, csv.Error):
+        raise ConfigError(f"response file '{p}' line {reader.line_num}: missing or non-numeric value") from None
     a = np.asarray(rows, dtype=float)
     if a.size == 0:
         raise ConfigError(f"response file '{p}': no rows")
+    if not np.all(np.isfinite(a)):
+        raise ConfigError(f"response file '{p}': NaN or infinite values")
     vis = np.unique(np.concatenate([a[:, 0], a[:, 1]]))
     reco = np.unique(np.concatenate([a[:, 2], a[:, 3]]))
     i = np.searchsorted(vis, a[:, 0])
@@ -219,6 +226,8 @@ def _read_csv(p: Path):
         reco[np.minimum(j + 1, reco.size - 1)] != a[:, 3]
     ):
         raise ConfigError(f"response file '{p}': bins do not tile (each *_hi must be the next *_lo)")
+    if (vis.size - 1) * (reco.size - 1) > MAX_MATRIX_ELEMENTS:
+        raise ConfigError(f"response file '{p}': {vis.size - 1} x {reco.size - 1} bins is more than the accepted size")
     matrix = np.zeros((vis.size - 1, reco.size - 1))
     matrix[i, j] = a[:, 4]
     eff = np.ones(vis.size - 1)
@@ -232,16 +241,42 @@ def _read_root(p: Path, matrix_name: str, efficiency_name: str | None):
     try:
         f = uproot.open(p)
     except Exception as exc:  # uproot raises many types for a bad file
-        raise ConfigError(f"response file '{p}': not a readable ROOT file ({exc})") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"response file '{p}': not a readable ROOT file ({reason})") from None
     with f:
-        if matrix_name not in f:
-            raise ConfigError(f"response file '{p}': no histogram '{matrix_name}' (has: {', '.join(f.keys())})")
-        values, vis, reco = f[matrix_name].to_numpy()
+        values, vis, reco = _root_hist(f, p, matrix_name, "TH2", "matrix_name")
         eff = None
         if efficiency_name:
-            if efficiency_name not in f:
-                raise ConfigError(f"response file '{p}': no histogram '{efficiency_name}'")
-            eff, eff_edges = f[efficiency_name].to_numpy()
+            eff, eff_edges = _root_hist(f, p, efficiency_name, "TH1", "efficiency_name")
             if eff_edges.shape != vis.shape or not np.allclose(eff_edges, vis):
                 raise ConfigError(f"response file '{p}': efficiency binning differs from the matrix x axis")
     return np.asarray(vis, float), np.asarray(reco, float), np.asarray(values, float), eff
+
+
+def _root_hist(f, p: Path, name: str, kind: str, key: str) -> tuple[np.ndarray, ...]:
+    """``to_numpy()`` of the histogram ``name`` in an open ROOT file, checking it is a ``kind`` (TH1/TH2)."""
+    try:
+        present = name in f
+    except Exception:  # a damaged directory
+        present = False
+    if not present:
+        keys = [k.split(";")[0] for k in f.keys(recursive=False)][:10]
+        raise ConfigError(
+            f"response file '{p}': no object '{name}' (response.{key}); has: {', '.join(keys) or 'nothing'}"
+        )
+    try:
+        obj = f[name]
+        classname = getattr(obj, "classname", type(obj).__name__)
+    except Exception as exc:  # a truncated or corrupt object
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"response file '{p}': object '{name}' cannot be read ({reason})") from None
+    if not str(classname).startswith(kind):
+        raise ConfigError(
+            f"response file '{p}': object '{name}' (response.{key}) is a {classname}; expected a {kind} histogram"
+        )
+    try:
+        arrays = obj.to_numpy(flow=False)
+    except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"response file '{p}': histogram '{name}' cannot be read ({reason})") from None
+    return tuple(np.asarray(a, dtype=float) for a in arrays)

@@ -6,6 +6,16 @@ from pathlib import Path
 
 from .errors import ConfigError
 
+#: Largest accepted exposure [protons on target]: 1e28, about 6e4 SNS-years (a plausibility bound that
+#: keeps every count finite).
+MAX_POT = 1.0e28
+#: Smallest accepted exposure [protons on target]: 1e10, far below one SNS pulse (~1.5e14 protons).
+MIN_POT = 1.0e10
+#: Range of SNS-years accepted in ``--years`` lists (sensitivity, report): 1e-6 (30 s of beam) to 1e4.
+YEARS_RANGE = (1.0e-6, 1.0e4)
+#: Largest accepted neutrinos per proton per flavour (the SNS makes ~0.09 at 1 GeV).
+MAX_NU_PER_PROTON = 10.0
+
 
 def facility_for(det, facility: str | None = None, nu_per_proton: float | None = None):
     """The facility of a run: ``facility`` if given, else the detector's; a facility file named inside a
@@ -46,5 +56,38 @@ def build_setup(
         exposure = Exposure.from_beam_history(fac, beam_history)
     else:
         exposure = Exposure.from_years(fac, default_years if years is None else years)
+    check_exposure(exposure)
     table = FluxTable.read(flux_file) if flux_file is not None else None
-    return det, Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table), exposure
+    src = Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table)
+    check_threshold(det, src)
+    return det, src, exposure
+
+
+def check_exposure(exposure) -> None:
+    """Raise :class:`ConfigError` unless the exposure is finite and within :data:`MAX_POT`."""
+    import math
+
+    if not math.isfinite(exposure.pot) or not MIN_POT <= exposure.pot <= MAX_POT:
+        raise ConfigError(
+            f"exposure (years, pot): {exposure.pot:g} protons on target ({exposure.years:g} years) is outside "
+            f"the accepted {MIN_POT:g} to {MAX_POT:g}; check --years, --pot, the beam power or the beam history"
+        )
+    ratio = exposure.nu_per_proton
+    if not math.isfinite(exposure.neutrinos_per_flavour) or not 0 < ratio <= MAX_NU_PER_PROTON:
+        raise ConfigError(
+            f"nu_per_proton: {ratio:g} neutrinos per proton per flavour is outside (0, {MAX_NU_PER_PROTON:g}]"
+        )
+
+
+def check_threshold(det, src) -> None:
+    """The analytic threshold must lie below the highest neutrino energy of the source."""
+    from . import constants as c
+
+    table = src.flux_table
+    e_max = float(table.energies_MeV[-1]) if table is not None else c.E_MICHEL_MAX_MEV
+    r = det.config.response
+    if r.model == "analytic" and r.threshold_MeV >= e_max:
+        raise ConfigError(
+            f"detector '{det.label}': response.threshold_MeV = {r.threshold_MeV:g} is at or above the highest "
+            f"neutrino energy of the source ({e_max:.4g} MeV): nothing could be detected"
+        )

@@ -191,17 +191,18 @@ class Facility(StrictModel):
 
     name: str
     description: str = ""
-    power_MW: float = Field(gt=0)
-    proton_energy_GeV: float = Field(gt=0)
-    repetition_rate_Hz: float = Field(gt=0)
-    hours_per_year: float = Field(default=c.SNS_YEAR_HOURS, gt=0)
-    nu_per_proton: float | None = Field(default=None, gt=0)
-    nu_per_proton_rel_uncertainty: float = Field(default=0.10, ge=0)
+    # plausibility bounds (far outside any spallation source; they keep every rate finite)
+    power_MW: float = Field(gt=0, le=1e3)
+    proton_energy_GeV: float = Field(gt=0, le=1e3)
+    repetition_rate_Hz: float = Field(gt=0, le=1e6)
+    hours_per_year: float = Field(default=c.SNS_YEAR_HOURS, gt=0, le=8784.0)
+    nu_per_proton: float | None = Field(default=None, gt=0, le=10.0)
+    nu_per_proton_rel_uncertainty: float = Field(default=0.10, ge=0, le=10.0)
     #: Where ``nu_per_proton`` comes from (a citation, or "assumption: <reason>"); shown in the report.
     nu_per_proton_source: str = ""
-    yield_valid_GeV: tuple[float, float] = (0.0, math.inf)
-    pot_mean_ns: float = 440.0
-    pot_sigma_ns: float = Field(default=150.0, gt=0)
+    yield_valid_GeV: tuple[float, float] = (0.0, 1e3)
+    pot_mean_ns: float = Field(default=440.0, ge=-1e6, le=1e6)
+    pot_sigma_ns: float = Field(default=150.0, gt=0, le=1e6)
 
     @field_validator("yield_valid_GeV")
     @classmethod
@@ -315,12 +316,18 @@ class Exposure:
         return cls(pot, nus, pot / facility.pot_per_year, tuple(rows))
 
 
+#: Highest energy a flux table may reach [MeV]: the upper end of the 16O CC table (SNOwGLoBES, 100 MeV), the
+#: lowest among the cross-section tables.
+MAX_FLUX_TABLE_ENERGY_MEV = 100.0
+
+
 @dataclass(frozen=True)
 class FluxTable:
     """Energy spectra per flavour read from a file, replacing the analytic piDAR shapes.
 
-    The CSV has a header ``E_MeV,<flavour>,...`` (flavours among nu_mu, nu_e, anti_nu_mu, anti_nu_e) and one
-    row per energy; values are dN/dE in any unit (each flavour is normalised to 1 over the table, the
+    The CSV has a header ``E_MeV,nu_mu,nu_e,anti_nu_mu[,anti_nu_e]`` (:data:`d2oflux.formats.FLUX_FILE`;
+    without ``anti_nu_e`` the mu- DAR contamination keeps its analytic Michel shape) and one row per energy,
+    up to 100 MeV; values are dN/dE in any unit (each flavour is normalised to 1 over the table, the
     normalisation still comes from the neutrinos per proton). ``#`` lines are comments. Use it for, e.g.,
     a simulated spectrum with decay-in-flight tails.
     """
@@ -331,29 +338,34 @@ class FluxTable:
 
     @classmethod
     def read(cls, path: str | Path) -> FluxTable:
-        """Read and validate a flux table (see the class docstring)."""
+        """Read and validate a flux table (columns: :data:`d2oflux.formats.FLUX_FILE`)."""
         import csv
 
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"flux file '{path}' does not exist")
-        lines = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-        rows = list(csv.reader(lines))
+        from .errors import read_text_file
+        from .formats import FLUX_FILE
+
+        text = read_text_file(path, "flux file", FLUX_FILE.header())
+        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        try:
+            rows = list(csv.reader(lines))
+        except csv.Error as exc:
+            raise ConfigError(f"flux file '{path}': malformed CSV ({exc})") from None
         if len(rows) < 3:
             raise ConfigError(f"flux file '{path}': expected a header and at least two rows")
         header = [h.strip() for h in rows[0]]
         if header[0] != "E_MeV":
             raise ConfigError(f"flux file '{path}': the first column must be 'E_MeV', got '{header[0]}'")
-        known = ("nu_mu", "nu_e", "anti_nu_mu", "anti_nu_e")
+        known = FLUX_FILE.names[1:]
         for h in header[1:]:
             if h not in known:
                 raise ConfigError(f"flux file '{path}': unknown column '{h}'; expected some of {', '.join(known)}")
+        for k, r in enumerate(rows[1:], start=2):
+            if len(r) != len(header):
+                raise ConfigError(f"flux file '{path}' row {k}: {len(r)} values, the header has {len(header)}")
         try:
             data = np.array([[float(v) for v in r] for r in rows[1:]], dtype=float)
         except ValueError:
             raise ConfigError(f"flux file '{path}': non-numeric value") from None
-        if data.shape[1] != len(header):
-            raise ConfigError(f"flux file '{path}': rows have {data.shape[1]} values, header has {len(header)}")
         if not np.all(np.isfinite(data)):
             raise ConfigError(f"flux file '{path}': NaN or infinite values")
         if np.any(data < 0):
@@ -361,11 +373,16 @@ class FluxTable:
         E = data[:, 0]
         if not np.all(np.diff(E) > 0):
             raise ConfigError(f"flux file '{path}': E_MeV is not strictly increasing")
+        if E[-1] > MAX_FLUX_TABLE_ENERGY_MEV:
+            raise ConfigError(
+                f"flux file '{path}': E_MeV reaches {E[-1]:g} MeV; the cross sections are tabulated up to "
+                f"{MAX_FLUX_TABLE_ENERGY_MEV:g} MeV (16O CC), so the table must stop there"
+            )
         spectra = {}
         for j, name in enumerate(header[1:], start=1):
             norm = np.trapezoid(data[:, j], E)
-            if norm <= 0:
-                raise ConfigError(f"flux file '{path}': column '{name}' is zero everywhere")
+            if not norm > 0 or not np.isfinite(norm):
+                raise ConfigError(f"flux file '{path}': column '{name}' is zero everywhere or not integrable")
             spectra[name] = data[:, j] / norm
         return cls(str(path), E, spectra)
 
@@ -391,6 +408,17 @@ class Source:
     include_mu_minus_dar: bool = False
     flux_table: FluxTable | None = None
 
+    def __post_init__(self) -> None:
+        if self.flux_table is not None:
+            from .formats import FLUX_FILE
+
+            missing = [f for f in FLUX_FILE.required[1:] if f not in self.flux_table.spectra]
+            if missing:
+                raise ConfigError(
+                    f"flux file '{self.flux_table.path}': missing column(s) {', '.join(missing)}; "
+                    f"expected {FLUX_FILE.header()}"
+                )
+
     def spectrum_nodes(
         self, flavour: str, breakpoints: tuple[float, ...] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -398,7 +426,7 @@ class Source:
 
         ``breakpoints`` (bin edges [MeV]) align the analytic spectra's quadrature pieces with a histogram.
         """
-        if self.flux_table is not None:
+        if self.flux_table is not None and (flavour in self.flux_table.spectra or flavour != "anti_nu_e"):
             return self.flux_table.nodes(flavour)
         return spectrum_nodes(flavour, breakpoints)
 

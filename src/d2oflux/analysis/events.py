@@ -1,6 +1,6 @@
-"""Event files of the flux measurement: read, validate, bin into the workspace's channels; make examples.
+"""Event files of the flux measurement: read (streamed in chunks), validate, bin into the workspace's channels.
 
-Format (CSV or parquet): one row per event, exactly the columns
+Format (CSV or parquet, :data:`d2oflux.formats.EVENT_FILE`): one row per event, exactly the columns
 
 ``energy_MeV``
     Reconstructed energy [MeV].
@@ -9,67 +9,205 @@ Format (CSV or parquet): one row per event, exactly the columns
 ``window``
     ``on`` (beam window) or ``off`` (anti-coincidence sideband).
 
-Events outside the analysis window (energy or time) are counted and ignored.
+CSV lines starting with ``#`` are comments. Events outside the analysis window (energy or time) are counted
+and ignored. Files are read in chunks of about :data:`CHUNK_BYTES` (pyarrow's streaming CSV reader, parquet
+row batches) and histogrammed on the fly, so memory does not grow with the number of events.
 """
 
 from __future__ import annotations
 
+import io
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_readable
+from ..formats import EVENT_FILE
 from .model import FluxModel
 
-COLUMNS = ("energy_MeV", "time_ns", "window")
+COLUMNS = EVENT_FILE.names
+#: Bytes of CSV text (or rows of parquet, times ~24 bytes) handled at once.
+CHUNK_BYTES = 16 * 1024 * 1024
 
 
 def read_events(path: str | Path) -> dict[str, np.ndarray]:
-    """Read and validate an event file; return ``{"energy_MeV", "time_ns", "window"}`` arrays."""
+    """Read and validate a whole event file; return ``{"energy_MeV", "time_ns", "window"}`` arrays."""
+    chunks = list(iter_event_chunks(path))
+    if not chunks:
+        return {"energy_MeV": np.zeros(0), "time_ns": np.zeros(0), "window": np.zeros(0, dtype="<U3")}
+    return {k: np.concatenate([c[k] for c in chunks]) for k in COLUMNS}
+
+
+def iter_event_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[dict[str, np.ndarray]]:
+    """Validated chunks of an event file, each ``{"energy_MeV", "time_ns", "window"}`` numpy arrays."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"event file '{path}' does not exist")
+    check_readable(p, "event file")
     suffix = p.suffix.lower()
     if suffix == ".csv":
-        import csv
-
-        with p.open(encoding="utf-8", newline="") as fh:
-            reader = csv.reader(ln for ln in fh if not ln.startswith("#"))
-            try:
-                header = [h.strip() for h in next(reader)]
-            except StopIteration:
-                raise ConfigError(f"event file '{path}': empty file") from None
-            _check_columns(header, path)
-            rows = [r for r in reader if r]
-        cols = {name: [r[i].strip() if i < len(r) else "" for r in rows] for i, name in enumerate(header)}
+        batches = _csv_batches(p, chunk_bytes)
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(p)
-        except Exception as exc:  # pyarrow raises several types for a bad file
-            raise ConfigError(f"event file '{path}': not a readable parquet file ({exc})") from None
-        _check_columns(table.column_names, path)
-        cols = {name: table.column(name).to_pylist() for name in table.column_names}
+        batches = _parquet_batches(p, max(1, chunk_bytes // 24))
     else:
         raise ConfigError(f"event file '{path}': unknown suffix '{suffix}'; expected .csv or .parquet")
+    row = 1
+    for batch in batches:
+        yield _validate(batch, path, row)
+        row += batch.num_rows
+
+
+def _csv_batches(p: Path, chunk_bytes: int):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with p.open("rb") as fh:
+        head = fh.read(4096)
+    if not head.strip():
+        raise ConfigError(f"event file '{p}': empty file")
+    fh = p.open("rb")
+    try:
+        stream = _CleanLines(fh, p, min(chunk_bytes, 1 << 20))
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=chunk_bytes),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={"energy_MeV": pa.float64(), "time_ns": pa.float64(), "window": pa.string()},
+                    null_values=[""],
+                ),
+            )
+        except pa.ArrowException as exc:
+            raise _arrow_error(exc, p, _header_names(head)) from None
+        _check_columns([n.strip() for n in reader.schema.names], p)
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowException as exc:
+                raise _arrow_error(exc, p, tuple(reader.schema.names)) from None
+            yield batch
+    finally:
+        fh.close()
+
+
+class _CleanLines(io.RawIOBase):
+    """A binary stream of a CSV file without its ``#`` comment lines, checked to be UTF-8 as it is read."""
+
+    _COMMENT = re.compile(rb"(?m)^[ \t]*#[^\n]*\n")
+
+    def __init__(self, fh, path: Path, piece: int) -> None:
+        self.fh, self.path, self.piece = fh, path, piece
+        self.carry = b""
+        self.buf = memoryview(b"")
+        self.offset = 0  # bytes of the file consumed, for error messages
+        self.eof = False
+        self.first = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not len(self.buf) and not self.eof:
+            chunk = self.fh.read(self.piece)
+            if chunk:
+                data = self.carry + chunk
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    self.carry = data
+                    continue
+                data, self.carry = data[:cut], data[cut:]
+            else:
+                self.eof = True
+                data, self.carry = self.carry + b"\n" if self.carry else b"", b""
+            if self.first:
+                data, self.first = data.removeprefix(b"\xef\xbb\xbf"), False
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"event file '{self.path}': not UTF-8 text (undecodable byte at offset "
+                    f"{self.offset + exc.start}); expected {EVENT_FILE.header()}"
+                ) from None
+            if b"\x00" in data:
+                raise ConfigError(f"event file '{self.path}': contains NUL bytes, not a text file")
+            self.offset += len(data)
+            self.buf = memoryview(self._COMMENT.sub(b"", data))
+        n = min(len(b), len(self.buf))
+        b[:n] = self.buf[:n]
+        self.buf = self.buf[n:]
+        return n
+
+
+def _parquet_batches(p: Path, batch_rows: int):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise ConfigError(f"event file '{p}': not a readable parquet file ({_first_line(exc)})") from None
+    _check_columns(pf.schema_arrow.names, p)
+    types = {"energy_MeV": pa.float64(), "time_ns": pa.float64(), "window": pa.string()}
+    try:
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=list(COLUMNS)):
+            yield pa.RecordBatch.from_arrays([batch.column(k).cast(types[k]) for k in COLUMNS], names=list(COLUMNS))
+    except pa.ArrowException as exc:
+        raise ConfigError(f"event file '{p}': unreadable or wrongly typed column ({_first_line(exc)})") from None
+
+
+def _header_names(head: bytes) -> tuple[str, ...]:
+    """Column names of the first non-comment line of a CSV's first bytes (for error messages)."""
+    for line in head.decode("utf-8", "replace").splitlines():
+        if not line.startswith("#"):
+            return tuple(n.strip() for n in line.split(","))
+    return COLUMNS
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+_CONVERSION = re.compile(r"column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\w+): invalid value '(.*)'")
+
+
+def _arrow_error(exc: BaseException, p: Path, names: tuple[str, ...] = COLUMNS) -> ConfigError:
+    """One line for a pyarrow CSV error: the column, row and value when pyarrow names them."""
+    msg = _first_line(exc)
+    m = _CONVERSION.search(str(exc))
+    if m:
+        k = int(m.group(1))
+        name = names[k] if k < len(names) else f"#{k}"
+        where = f" row {m.group(2)}" if m.group(2) else ""
+        return ConfigError(f"event file '{p}'{where}: column '{name}' has a non-numeric value {m.group(4)[:40]!r}")
+    if "UTF8" in msg or "utf8" in msg.lower():
+        return ConfigError(f"event file '{p}': not UTF-8 text; expected {EVENT_FILE.header()}")
+    return ConfigError(f"event file '{p}': malformed CSV ({msg[:200]}); expected {EVENT_FILE.header()}")
+
+
+def _validate(batch, path, first_row: int) -> dict[str, np.ndarray]:
+    """Numpy arrays of one batch, after checking values: finite numbers, times >= 0, windows on/off."""
+    import pyarrow.compute as pc
+
     out: dict[str, np.ndarray] = {}
     for name in ("energy_MeV", "time_ns"):
-        try:
-            arr = np.asarray([float(v) for v in cols[name]], dtype=float)
-        except (TypeError, ValueError):
-            bad = next(v for v in cols[name] if not _is_number(v))
-            raise ConfigError(f"event file '{path}': column '{name}' has a non-numeric value {bad!r}") from None
+        col = batch.column(name)
+        if col.null_count:
+            row = first_row + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise ConfigError(f"event file '{path}' row {row}: column '{name}' has an empty value")
+        arr = col.to_numpy(zero_copy_only=False).astype(float, copy=False)
         if not np.all(np.isfinite(arr)):
             raise ConfigError(f"event file '{path}': column '{name}' has NaN or infinite values")
         out[name] = arr
     if np.any(out["time_ns"] < 0):
         raise ConfigError(f"event file '{path}': negative time_ns (times are measured from the window start)")
-    window = np.asarray([str(v).strip() for v in cols["window"]])
-    unknown = sorted(set(window.tolist()) - {"on", "off"})
+    window = pc.utf8_trim_whitespace(batch.column("window").fill_null(""))
+    labels = set(pc.unique(window).to_pylist())
+    unknown = sorted(labels - {"on", "off"})
     if unknown:
-        raise ConfigError(f"event file '{path}': unknown window label {unknown[0]!r}; expected 'on' or 'off'")
-    out["window"] = window
+        raise ConfigError(f"event file '{path}': unknown window label {unknown[0][:40]!r}; expected 'on' or 'off'")
+    out["window"] = np.where(pc.equal(window, "on").to_numpy(zero_copy_only=False), "on", "off")
     return out
 
 
@@ -79,42 +217,60 @@ def _check_columns(header: list[str], path) -> None:
     if missing:
         raise ConfigError(f"event file '{path}': missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
     if extra:
-        raise ConfigError(
-            f"event file '{path}': unexpected column(s) {', '.join(extra)}; expected {', '.join(COLUMNS)}"
-        )
-
-
-def _is_number(v) -> bool:
-    try:
-        float(v)
-        return True
-    except (TypeError, ValueError):
-        return False
+        shown = ", ".join(repr(c)[1:-1][:40] for c in extra[:5])
+        raise ConfigError(f"event file '{path}': unexpected column(s) {shown}; expected {', '.join(COLUMNS)}")
 
 
 def bin_events(model: FluxModel, events: dict[str, np.ndarray], path: str | Path = "events") -> tuple[dict, dict]:
     """Observations for the workspace's channels, and counts of what was used and ignored."""
-    e_edges, t_edges = model.energy_edges(), model.time_edges()
-    on = events["window"] == "on"
-    counts_on = np.histogram2d(events["energy_MeV"][on], events["time_ns"][on], [e_edges, t_edges])[0]
-    used_on = int(counts_on.sum())
-    if used_on == 0:
-        raise ConfigError(
-            f"event file '{path}': no events in the beam window ('on') inside the analysis window "
-            f"({e_edges[0]:g}-{e_edges[-1]:g} MeV, {t_edges[0]:g}-{t_edges[-1]:g} ns)"
-        )
-    observations = {"beam": counts_on[model.beam_mask].tolist()}
-    off = ~on
-    counts_off = np.histogram2d(events["energy_MeV"][off], events["time_ns"][off], [e_edges, t_edges])[0]
-    if any(ch["name"] == "offbeam" for ch in model.workspace["channels"]):
-        observations["offbeam"] = counts_off.sum(axis=1).tolist()
-    info = {
-        "events": int(on.size),
-        "used_on": used_on,
-        "used_off": int(counts_off.sum()),
-        "ignored": int(on.size - used_on - counts_off.sum()),
-    }
-    return observations, info
+    counter = EventCounter(model)
+    counter.add(events)
+    return counter.observations(model, path)
+
+
+def bin_event_file(model: FluxModel, path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> tuple[dict, dict]:
+    """:func:`bin_events` of a file read chunk by chunk (memory independent of the number of events)."""
+    counter = EventCounter(model)
+    for chunk in iter_event_chunks(path, chunk_bytes):
+        counter.add(chunk)
+    return counter.observations(model, path)
+
+
+class EventCounter:
+    """Histograms of on-beam and off-beam events in the model's (energy x time) analysis bins."""
+
+    def __init__(self, model: FluxModel) -> None:
+        self.e_edges, self.t_edges = model.energy_edges(), model.time_edges()
+        shape = (self.e_edges.size - 1, self.t_edges.size - 1)
+        self.on = np.zeros(shape)
+        self.off = np.zeros(shape)
+        self.n_events = 0
+
+    def add(self, events: dict[str, np.ndarray]) -> None:
+        on = events["window"] == "on"
+        edges = [self.e_edges, self.t_edges]
+        self.on += np.histogram2d(events["energy_MeV"][on], events["time_ns"][on], edges)[0]
+        self.off += np.histogram2d(events["energy_MeV"][~on], events["time_ns"][~on], edges)[0]
+        self.n_events += int(on.size)
+
+    def observations(self, model: FluxModel, path: str | Path) -> tuple[dict, dict]:
+        e_edges, t_edges = self.e_edges, self.t_edges
+        used_on = int(self.on.sum())
+        if used_on == 0:
+            raise ConfigError(
+                f"event file '{path}': no events in the beam window ('on') inside the analysis window "
+                f"({e_edges[0]:g}-{e_edges[-1]:g} MeV, {t_edges[0]:g}-{t_edges[-1]:g} ns)"
+            )
+        observations = {"beam": self.on[model.beam_mask].tolist()}
+        if any(ch["name"] == "offbeam" for ch in model.workspace["channels"]):
+            observations["offbeam"] = self.off.sum(axis=1).tolist()
+        info = {
+            "events": self.n_events,
+            "used_on": used_on,
+            "used_off": int(self.off.sum()),
+            "ignored": int(self.n_events - used_on - self.off.sum()),
+        }
+        return observations, info
 
 
 def with_observations(workspace: dict, observations: dict[str, list[float]]) -> dict:

@@ -37,6 +37,7 @@ class BatchFit:
     converged: np.ndarray
 
 
+@np.errstate(divide="ignore", invalid="ignore", over="ignore")  # degenerate toys give NaN: not converged
 def fit_batch(
     model: NumpyModel,
     data: np.ndarray,
@@ -99,7 +100,7 @@ def fit_batch(
             scale = np.where(worse, scale * 0.5, scale)
         theta[idx] = trial
         nll[idx] = trial_nll
-    converged = edm <= tol * 10
+    converged = (edm <= tol * 10) & np.isfinite(nll) & np.isfinite(theta).all(axis=1)
     _, H, _ = model.derivatives(theta, data, aux)
     cov = np.linalg.inv(_freeze(H, fixed))
     cov = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, cov)
@@ -130,7 +131,11 @@ def _solve(M: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass
 class MinuitFit:
-    """One fit with iminuit: values, HESSE errors, MINOS interval of the POI, and the minimum."""
+    """One fit with iminuit: values, HESSE errors, MINOS interval of the POI, and the minimum.
+
+    ``valid`` is true only when ``problems`` is empty; ``problems`` names each reason the fit is not to be
+    trusted (see :func:`fit_problems`).
+    """
 
     parameters: list[str]
     values: np.ndarray
@@ -139,6 +144,44 @@ class MinuitFit:
     nll: float
     valid: bool
     covariance: np.ndarray
+    problems: tuple[str, ...] = ()
+
+
+#: A free parameter closer to a bound than this fraction of its error (or of its range) is "at the bound".
+AT_BOUND_FRACTION = 0.01
+
+
+def fit_problems(
+    parameters: list[str],
+    values: np.ndarray,
+    errors: np.ndarray,
+    covariance: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    fixed: np.ndarray,
+    minimizer_ok: bool = True,
+    minimizer_reason: str = "",
+) -> tuple[str, ...]:
+    """Reasons a fit is invalid: minimiser failure, a free parameter at a bound, a covariance that is not
+    positive definite or not finite. Empty when the fit is healthy.
+    """
+    problems = []
+    if not minimizer_ok:
+        problems.append(f"the minimiser did not converge ({minimizer_reason or 'invalid minimum'})")
+    free = ~np.asarray(fixed, bool)
+    for k in np.flatnonzero(free):
+        span = upper[k] - lower[k]
+        tol = AT_BOUND_FRACTION * (errors[k] if np.isfinite(errors[k]) and errors[k] > 0 else span)
+        tol = min(tol, AT_BOUND_FRACTION * span) if np.isfinite(span) else tol
+        for bound, side in ((lower[k], "lower"), (upper[k], "upper")):
+            if np.isfinite(bound) and abs(values[k] - bound) <= tol:
+                problems.append(f"{parameters[k]} = {values[k]:.4g} is at its {side} bound {bound:g}")
+    block = covariance[np.ix_(free, free)]
+    if not np.all(np.isfinite(block)):
+        problems.append("the covariance matrix is not finite")
+    elif block.size and np.linalg.eigvalsh(0.5 * (block + block.T)).min() <= 0:
+        problems.append("the covariance matrix is not positive definite")
+    return tuple(problems)
 
 
 def fit_minuit(
@@ -185,17 +228,35 @@ def fit_minuit(
     values = np.array(m.values)
     fixed_mask = np.array([m.fixed[name] for name in model.parameters])
     _, H, _ = model.derivatives(values[None], data, aux_arr)
-    cov = np.linalg.inv(_freeze(H, fixed_mask[None]))[0]
+    try:
+        cov = np.linalg.inv(_freeze(H, fixed_mask[None]))[0]
+    except np.linalg.LinAlgError:
+        cov = np.full((len(values), len(values)), np.nan)
     cov[fixed_mask, :] = 0.0
     cov[:, fixed_mask] = 0.0
+    errors = np.sqrt(np.clip(np.nan_to_num(np.diag(cov), nan=0.0), 0, None))
     if interval is None:  # no MINOS: symmetric HESSE interval
-        interval = (float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[0, 0])))
+        interval = (float(errors[0]), float(errors[0]))
+    fmin = m.fmin
+    reason = ", ".join(
+        text
+        for flag, text in (
+            (fmin.is_above_max_edm, "EDM above tolerance"),
+            (fmin.has_reached_call_limit, "call limit reached"),
+            (not fmin.has_valid_parameters, "invalid parameters"),
+        )
+        if flag
+    )
+    problems = fit_problems(
+        list(model.parameters), values, errors, cov, model.lower, model.upper, fixed_mask, bool(m.valid), reason
+    )
     return MinuitFit(
         list(model.parameters),
         values,
-        np.sqrt(np.clip(np.diag(cov), 0, None)),
+        errors,
         interval,
         float(m.fval),
-        bool(m.valid),
+        not problems,
         cov,
+        problems,
     )

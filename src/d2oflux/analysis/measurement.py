@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .events import bin_events, read_events, with_observations
+from .events import bin_event_file, with_observations
 from .fitter import fit_minuit
 from .likelihood import NumpyModel
 from .model import FREE_PARAMETERS, POI, FluxModel
@@ -17,10 +17,10 @@ def fit_events(model: FluxModel, path) -> dict:
     Keys: ``flux_norm`` (value, hesse error, minos down/up), ``nu_per_proton`` (value, errors),
     ``flux_at_detector_cm2`` per flavour, ``pulls`` of the constrained nuisances ((fit - 0)/1 with the
     post-fit error), ``free_parameters``, ``fit_quality`` (Poisson deviance to the saturated model, degrees of
-    freedom, p-value), and ``events`` (used and ignored counts).
+    freedom, p-value), ``events`` (used and ignored counts), ``valid`` and ``problems`` (why the fit is not to
+    be trusted: minimiser failure, a parameter at a bound, a covariance that is not positive definite).
     """
-    events = read_events(path)
-    observations, info = bin_events(model, events, path)
+    observations, info = bin_event_file(model, path)
     ws = with_observations(model.workspace, observations)
     nm = NumpyModel.from_workspace(ws)
     res = fit_minuit(nm, nm.observed)
@@ -49,6 +49,7 @@ def fit_events(model: FluxModel, path) -> dict:
         "detector": exp.detector.name,
         "exposure": {"pot": exp.exposure.pot, "years": exp.exposure.years},
         "valid": res.valid,
+        "problems": list(res.problems),
         "flux_norm": {"value": mu, "error": err, "minos_down": down, "minos_up": up},
         "nu_per_proton": {
             "value": mu * r0,
@@ -86,8 +87,7 @@ def fit_table(result: dict) -> str:
         lines.append(f"  {p:<22} {v['pull']:+.3f} +- {v['error']:.3f}")
     for p, v in result["free_parameters"].items():
         lines.append(f"  {p:<22} {v['value']:.4f} +- {v['error']:.4f} (free)")
-    lines.append(
-        f"fit quality: deviance {q['deviance']:.1f} for {q['ndf']} degrees of freedom, p = {q['p_value']:.3f}"
-        + ("" if result["valid"] else "   WARNING: MINUIT reports an invalid minimum")
-    )
+    lines.append(f"fit quality: deviance {q['deviance']:.1f} for {q['ndf']} degrees of freedom, p = {q['p_value']:.3f}")
+    if not result["valid"]:
+        lines.append("FIT INVALID: " + "; ".join(result["problems"]))
     return "\n".join(lines)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..backgrounds import BackgroundHistograms, background_histograms
 from ..detector import Detector
+from ..errors import ConfigError
 from ..rates import Expectation, expect
 from ..source import Exposure, Source
 from ..systematics import SystematicsProfile, apply_profile, load_profile
@@ -86,6 +87,24 @@ class FluxModel:
         return edges[t.start : t.stop + 1]
 
 
+def _no_signal_reason(detector: Detector) -> str:
+    """Why a detector expects no neutrino event in its analysis window (for the error message)."""
+    a, r = detector.config.analysis, detector.config.response
+    lo, hi = a.energy_window_MeV
+    t0, t1 = a.time_window_ns
+    reasons = []
+    if r.model == "analytic":
+        if r.efficiency == 0:
+            reasons.append("response.efficiency is 0")
+        if r.threshold_MeV >= hi:
+            reasons.append(f"response.threshold_MeV = {r.threshold_MeV:g} is above the window")
+    why = "; ".join(reasons) or "the visible particles, threshold, efficiency and window leave nothing"
+    return (
+        f"detector '{detector.label}': no neutrino event is expected in the analysis window "
+        f"({lo:g}-{hi:g} MeV, {t0:g}-{t1:g} ns): {why}; nothing to fit"
+    )
+
+
 def build_model(
     detector: Detector,
     source: Source,
@@ -128,6 +147,8 @@ def build_model(
         counts = nominal.in_window(ch)
         if counts.sum() > 0:
             samples[ch] = counts
+    if not samples:
+        raise ConfigError(_no_signal_reason(detector))
     cfg_bkg = detector.config.backgrounds
     steady_on = window(bkg.steady_state_on)
     neutrons = window(bkg.beam_neutrons)

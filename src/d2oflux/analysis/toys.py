@@ -11,30 +11,44 @@ from ..errors import ConfigError, check_seed
 from .fitter import fit_batch
 from .likelihood import NumpyModel
 
+#: Fewest converged toys, as a fraction, for the summary to be reported as valid.
+MIN_CONVERGED_FRACTION = 0.99
+
 
 @dataclass
 class ToyResult:
     """Summary of a toy study of the parameter of interest (fitted values are fractions of nominal).
 
-    Each statistic comes with its statistical error from the finite number of toys.
+    Each statistic comes with its statistical error from the finite number of toys. A toy counts as
+    converged when its fit converged with a positive error and the parameter of interest is not at a bound.
+    With fewer than two converged toys the statistics are ``None``.
     """
 
     ntoys: int
     seed: int
     n_converged: int
-    pull_mean: float
-    pull_mean_error: float
-    pull_width: float
-    pull_width_error: float
-    coverage_68: float
-    coverage_68_error: float
-    fitted_mean: float
-    fitted_spread: float
-    fitted_spread_error: float
-    mean_reported_error: float
+    pull_mean: float | None
+    pull_mean_error: float | None
+    pull_width: float | None
+    pull_width_error: float | None
+    coverage_68: float | None
+    coverage_68_error: float | None
+    fitted_mean: float | None
+    fitted_spread: float | None
+    fitted_spread_error: float | None
+    mean_reported_error: float | None
+
+    @property
+    def converged_fraction(self) -> float:
+        return self.n_converged / self.ntoys if self.ntoys else 0.0
+
+    @property
+    def valid(self) -> bool:
+        """Whether at least :data:`MIN_CONVERGED_FRACTION` of the toys converged (and two or more)."""
+        return self.n_converged >= 2 and self.converged_fraction >= MIN_CONVERGED_FRACTION
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "converged_fraction": self.converged_fraction, "valid": self.valid}
 
 
 def draw_toys(nm: NumpyModel, ntoys: int, rng: np.random.Generator, theta: np.ndarray | None = None):
@@ -94,8 +108,27 @@ def run_toys(
     if bar is not None:
         bar.close()
     mu_a, err_a, ok_a = np.concatenate(mu), np.concatenate(err), np.concatenate(ok)
-    mu_a, err_a = mu_a[ok_a], err_a[ok_a]
-    n = mu_a.size
+    return summarise_toys(mu_a, err_a, ok_a, truth, ntoys, seed, nm.lower[nm.poi_index], nm.upper[nm.poi_index])
+
+
+def summarise_toys(
+    mu: np.ndarray,
+    err: np.ndarray,
+    ok: np.ndarray,
+    truth: float,
+    ntoys: int,
+    seed: int,
+    lower: float = -np.inf,
+    upper: float = np.inf,
+) -> ToyResult:
+    """Pulls, coverage and spread of the converged toys (``ok``, positive finite error, not at a bound)."""
+    span = upper - lower
+    tol = 1e-6 * (span if np.isfinite(span) else 1.0)
+    ok = ok & np.isfinite(mu) & np.isfinite(err) & (err > 0) & (mu > lower + tol) & (mu < upper - tol)
+    mu_a, err_a = mu[ok], err[ok]
+    n = int(mu_a.size)
+    if n < 2:
+        return ToyResult(ntoys, seed, n, *([None] * 10))
     pulls = (mu_a - truth) / err_a
     cover = float(np.mean(np.abs(mu_a - truth) <= err_a))
     width = float(np.std(pulls, ddof=1))
@@ -103,7 +136,7 @@ def run_toys(
     return ToyResult(
         ntoys=ntoys,
         seed=seed,
-        n_converged=int(n),
+        n_converged=n,
         pull_mean=float(np.mean(pulls)),
         pull_mean_error=width / np.sqrt(n),
         pull_width=width,
