@@ -9,6 +9,7 @@ converge; fewer than 99 % of the toys converged): the result is printed, then on
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
