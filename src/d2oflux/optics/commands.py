@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, strict_json
+
+#: Upper guard of ``--michel`` (a CSV row is ~60 bytes: 10^8 events are ~6 GB).
+MAX_MICHEL = 100_000_000
 
 
 def _optics_config(detector: str):
@@ -44,6 +46,14 @@ def optics_command(
             raise ConfigError("--michel: give the output CSV with -o FILE.csv")
         if michel < 1:
             raise ConfigError(f"--michel: expected a positive number of events, got {michel}")
+        if michel > MAX_MICHEL:
+            raise ConfigError(f"--michel: at most {MAX_MICHEL:.0e} events per file, got {michel}")
+        from ..errors import check_seed
+        from ..outputs import check_output_file
+        from .michel import written_by_d2oflux
+
+        seed = check_seed(seed)
+        check_output_file(output, "--output", is_ours=written_by_d2oflux)
         cols = simulate_michel(cfg, michel, seed)
         header = [
             f"Michel electrons from stopped cosmic muons, d2oflux optics --michel {michel} --seed {seed}",
@@ -58,7 +68,7 @@ def optics_command(
             "pe_99_5_percentile": float(sorted(cols["pe"])[int(0.995 * (michel - 1))]),
         }
         if as_json:
-            typer.echo(json.dumps(summary))
+            typer.echo(strict_json(summary))
         else:
             typer.echo(f"wrote {output}: {michel} Michel electrons, mean {summary['mean_pe']:.1f} PE", err=True)
         return
@@ -67,7 +77,7 @@ def optics_command(
     resp = derived_response(cfg, progress=not as_json and sys.stderr.isatty(), rebuild=rebuild)
     d = {"detector": det.name, **resp.summary(det.config.response.threshold_MeV), "cache_file": str(cache_path(cfg))}
     if as_json:
-        typer.echo(json.dumps(d))
+        typer.echo(strict_json(d))
         return
     typer.echo(
         f"optical response of {det.name}: {d['n_pmts']} PMTs, QE {d['qe_source']}\n"
@@ -99,18 +109,18 @@ def calibrate_command(
 ) -> None:
     """Fit the light yield and resolution to a Michel PE spectrum (binned likelihood, iminuit)."""
     from ..detector import load_detector
-    from ..io import check_output_folder
+    from ..outputs import check_output_file, write_text_atomic
     from .calibrate import calibrate, read_michel_pe
 
     load_detector(detector)  # validates the detector the calibration is meant for
     if output is not None:
-        check_output_folder(output)
+        check_output_file(output, "--output", is_ours=_calibration_toml)
     cal = calibrate(read_michel_pe(michel, region))
     if output is not None:
-        _write_text_atomic(output, cal.to_toml(str(michel)))
+        write_text_atomic(output, cal.to_toml(str(michel)), "--output", is_ours=_calibration_toml)
     d = cal.to_dict()
     if as_json:
-        typer.echo(json.dumps(d))
+        typer.echo(strict_json(d))
         return
     S = cal.scale_factor
     typer.echo(
@@ -122,15 +132,7 @@ def calibrate_command(
     )
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _calibration_toml(path: Path) -> bool:
+    """True if ``path`` is a calibration TOML written by ``d2oflux calibrate`` (its header says so)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return "d2oflux calibrate" in fh.read(400)

@@ -26,8 +26,6 @@ Spectrum (kinetic energy of the electron):
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -141,14 +139,21 @@ def simulate_michel(cfg: OpticsConfig, n: int, seed: int) -> dict[str, np.ndarra
     }
 
 
+def written_by_d2oflux(path: str | Path) -> bool:
+    """True if ``path`` is a Michel CSV that :func:`write_michel_csv` wrote (its first comment line says so)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.readline().startswith("# Michel electrons from stopped cosmic muons, d2oflux")
+
+
 def write_michel_csv(path: str | Path, columns: dict[str, np.ndarray], header: list[str]) -> None:
-    """Write the Michel events as CSV (comment lines first), atomically."""
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise ConfigError(f"output '{path}': folder '{p.parent}' does not exist")
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    """Write the Michel events as CSV (comment lines first), whole or not at all.
+
+    Goes through :func:`d2oflux.outputs.atomic_file`: an existing file is replaced only if d2oflux wrote it.
+    """
+    from ..outputs import atomic_file
+
+    with atomic_file(path, "--output", is_ours=written_by_d2oflux) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
             for line in header:
                 fh.write(f"# {line}\n")
             w = csv.writer(fh)
@@ -157,7 +162,3 @@ def write_michel_csv(path: str | Path, columns: dict[str, np.ndarray], header: l
             cols = [columns[k] for k in names]
             for row in zip(*cols, strict=True):
                 w.writerow([f"{v:.4f}" if isinstance(v, float | np.floating) else v for v in row])
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
