@@ -299,5 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _register_scan() -> None:
+    from .scan.commands import scan_command, scan_report_command
+
+    app.command("scan")(scan_command)
+    app.command("scan-report")(scan_report_command)
+
+
+_register_scan()
+
+
 if __name__ == "__main__":
     sys.exit(main())
