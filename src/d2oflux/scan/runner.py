@@ -33,7 +33,7 @@ from .store import ScanStore
 #: Refuse scans with more points than this unless confirmed (``--max-points``, ``--yes``).
 DEFAULT_MAX_POINTS = 10**6
 #: Seconds to wait for an external scheduler before giving up.
-SCHEDULER_TIMEOUT_S = 5
+SCHEDULER_TIMEOUT_S = 3
 
 
 @dataclass

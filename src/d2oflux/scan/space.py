@@ -32,7 +32,7 @@ from ..config import describe_validation_error
 from ..detector import DetectorConfig, Geometry, load_detector
 from ..errors import ConfigError, suggest
 from ..source import Facility, load_facility
-from .spec import ParameterRange, ScanSpec
+from .spec import RANGE_KINDS, ParameterRange, ScanSpec
 
 #: Geometry lengths that scale with the cube root of a region's mass.
 LENGTH_KEYS = ("radius_cm", "height_cm", "inner_radius_cm", "inner_height_cm")
@@ -133,7 +133,10 @@ def resolve_path(path: str, detector_data: dict, facility_data: dict, label: str
                 annotation = get_args(annotation)[1] if get_args(annotation) else Any
                 data = None
                 continue
-            raise ConfigError(f"{where}: '{'.'.join(parts[:i])}' is a value, it has no key '{part}'")
+            raise ConfigError(
+                f"{where}: '{'.'.join(parts[:i])}' is a value, it has no key '{part}' (a range is a list or one "
+                f"of {', '.join('{ ' + k + ' = ... }' for k in RANGE_KINDS)})"
+            )
         fields = inner.model_fields
         if part not in fields:
             raise ConfigError(
@@ -214,7 +217,6 @@ def configure(base: ScanBase, point: Point) -> Configured:
         target, steps = base.steps[path]
         if target == "detector":
             _set(det, steps, value)
-    _keep_mass_and_geometry(det, base.detector_data, point.values)
     fac = copy.deepcopy(_facility_data(det["facility"]))
     for path, value in point.values.items():
         target, steps = base.steps[path]
@@ -222,6 +224,7 @@ def configure(base: ScanBase, point: Point) -> Configured:
             _set(fac, steps, value)
     desc = ", ".join(f"{k}={_short(v)}" for k, v in point.values.items())
     try:
+        _keep_mass_and_geometry(det, base.detector_data, point.values)
         det_cfg = DetectorConfig.model_validate(det)
         fac_cfg = Facility.model_validate(fac)
     except Exception as exc:  # pydantic ValidationError: one line naming the field
@@ -229,7 +232,7 @@ def configure(base: ScanBase, point: Point) -> Configured:
 
         if not isinstance(exc, ValidationError):
             raise
-        model = DetectorConfig if exc.title == "DetectorConfig" else Facility
+        model = {"Facility": Facility, "Geometry": Geometry}.get(exc.title, DetectorConfig)
         raise ConfigError(
             f"scan '{spec.label}': point {point.index} ({desc}): {describe_validation_error(model, exc)}"
         ) from None
@@ -317,6 +320,9 @@ def _keep_mass_and_geometry(det: dict, base: dict, values: dict[str, Any]) -> No
         mass_scanned = f"{prefix}mass_kg" in values
         geom_scanned = any(k.startswith(f"{prefix}geometry.") for k in values)
         old = base["regions"][i].get("geometry")
+        mass = region.get("mass_kg")
+        if not isinstance(mass, int | float) or not mass > 0:
+            continue  # invalid: the configuration's validation names it
         if old is None or mass_scanned == geom_scanned:
             continue  # nothing to keep consistent, or both given by the user
         old_g = Geometry.model_validate(old)

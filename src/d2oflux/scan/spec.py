@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, field_validator
 
 from ..config import StrictModel, parse_toml, preset_names, read_preset_text, validate
@@ -263,9 +264,9 @@ def parse_range(path: str, value: Any, label: str) -> ParameterRange:
         if kind == "logspace":
             if start <= 0 or stop <= 0:
                 raise ConfigError(f"{where}: logspace needs positive start and stop, got {start}, {stop}")
-            vals = _geomspace(float(start), float(stop), n)
+            vals = np.geomspace(float(start), float(stop), n)  # exact endpoints
         else:
-            vals = [float(start) + (float(stop) - float(start)) * i / (n - 1) for i in range(n)] if n > 1 else [start]
+            vals = np.linspace(float(start), float(stop), n)
         return ParameterRange(path, "values", tuple(float(v) for v in vals))
     if not (isinstance(arg, list) and len(arg) == 2 and all(_is_number(x) for x in arg)):
         raise ConfigError(f"{where}: {kind} expects [low, high], got {arg!r}")
@@ -293,13 +294,6 @@ def _check_values(values: Any, where: str) -> tuple:
     if len(set(frozen)) != len(frozen):
         raise ConfigError(f"{where}: values {values} repeat; expected distinct values")
     return tuple(frozen)
-
-
-def _geomspace(start: float, stop: float, n: int) -> list[float]:
-    if n == 1:
-        return [start]
-    ratio = math.log(stop / start)
-    return [start * math.exp(ratio * i / (n - 1)) for i in range(n)]
 
 
 def _is_number(v: Any) -> bool:
