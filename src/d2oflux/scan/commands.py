@@ -58,7 +58,7 @@ def scan_command(
         result["report"] = str(report)
         result["answer"] = answer
     if as_json:
-        typer.echo(json.dumps(result, default=float))
+        typer.echo(json.dumps(result, allow_nan=False))
         return
     excluded = ", ".join(f"{k}: {v}" for k, v in summary.excluded_by.items()) or "none"
     typer.echo(
@@ -85,6 +85,6 @@ def scan_report_command(
 
     answer = make_scan_report(store, output, years=years)
     if as_json:
-        typer.echo(json.dumps(answer, default=float))
+        typer.echo(json.dumps(answer, allow_nan=False))
     else:
         typer.echo((output / "scan-report.md").read_text(encoding="utf-8"))

@@ -15,7 +15,8 @@ unit Gaussian constraints. Hence for every exposure, without refitting:
 * impact of nuisance k (quadrature difference when k is fixed): ``[H^-1]_0k^2 / [H^-1]_kk`` (the Schur
   complement: fixing k removes exactly that from ``[H^-1]_00``);
 * time to reach a precision p: the root of ``[H(y)^-1]_00 = p^2`` in y (monotonic), infinite when the
-  systematic floor ``lim_{y->inf}`` is above p; stat only ``[(A_ff)^-1]_00 / p^2`` in closed form.
+  systematic floor (column ``systematic_floor``, the limit y -> inf) is above p; stat only
+  ``[(A_ff)^-1]_00 / p^2`` in closed form.
 
 Tests compare these numbers with ``build_model`` + ``sensitivity`` (the Newton fits of ``fit_batch``).
 """
@@ -97,6 +98,7 @@ def evaluate_point(base: ScanBase, configured: Configured) -> list[dict]:
     for path, value in configured.point.values.items():
         common[path] = [float(x) for x in value] if isinstance(value, tuple) else value
     common.update(configured.derived)
+    common["systematic_floor"] = info.floor()
     for p in targets:
         common[f"years_to_{_pct(p)}pct_total"] = times_total[p]
         common[f"years_to_{_pct(p)}pct_stat"] = times_stat[p]
@@ -172,6 +174,10 @@ class AsimovInformation:
         stat = math.sqrt(np.linalg.inv(Hf)[0, 0])
         impacts = {self.names[k]: math.sqrt(max(V[0, k] ** 2 / V[k, k], 0.0)) for k in np.nonzero(~self.free)[0]}
         return total, stat, dict(sorted(impacts.items(), key=lambda kv: -kv[1]))
+
+    def floor(self) -> float:
+        """Relative total uncertainty with unlimited exposure (the systematic floor; evaluated at 10^6 years)."""
+        return math.sqrt(self.total_variance(YEARS_SEARCH[1]))
 
     def years_to_reach(self, precision: float) -> float:
         """Exposure [facility-years] at which the total uncertainty equals ``precision`` (inf if never)."""

@@ -92,9 +92,21 @@ def make_scan_report(store_path: str | Path, out_dir: str | Path, *, years: floa
     for name, fig in figures.items():
         _save(fig, out / name)
     answer = build_answer(store, data, T)
-    _write_text(out / "answer.json", json.dumps(answer, indent=1, default=float))
     _write_text(out / "scan-report.md", answer_markdown(answer, list(figures)))
+    answer = strict_json(answer)
+    _write_text(out / "answer.json", json.dumps(answer, indent=1, allow_nan=False))
     return answer
+
+
+def strict_json(obj):
+    """Replace NaN and infinities (not JSON) by None: a time of None means the target is never reached."""
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict_json(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 # ------------------------------------------------------------------------------------------------
@@ -126,6 +138,12 @@ def build_answer(store: ScanStore, data: ScanTable, T: float) -> dict:
             "stat_only": float(data.numeric("stat_only")[i]),
             **_design(data, i),
         }
+    i_best = np.nonzero(at_T)[0][int(np.nanargmin(total[at_T]))]
+    impacts = {
+        c.removeprefix("impact."): float(data.numeric(c)[i_best]) for c in data.columns if c.startswith("impact.")
+    }
+    impacts = dict(sorted(((k, v) for k, v in impacts.items() if np.isfinite(v)), key=lambda kv: -kv[1])[:6])
+    floor = float(data.numeric("systematic_floor")[i_best]) if "systematic_floor" in data.columns else math.nan
     fronts = {}
     for cost in COST_COLUMNS:
         if cost not in data.columns:
@@ -143,6 +161,7 @@ def build_answer(store: ScanStore, data: ScanTable, T: float) -> dict:
         "pareto_years": T,
         "fastest": fastest,
         "best_per_exposure": best,
+        "best_at_pareto_years": {"impacts": impacts, "systematic_floor": floor},
         "pareto_front": fronts,
     }
 
@@ -181,7 +200,7 @@ def answer_markdown(answer: dict, figures: list[str]) -> str:
     ]
     for t, e in answer["fastest"].items():
         years = (
-            "never (systematic floor above target)"
+            "never (systematic floor above the target)"
             if not math.isfinite(e["years_total"])
             else f"{e['years_total']:.3g}"
         )
@@ -196,6 +215,13 @@ def answer_markdown(answer: dict, figures: list[str]) -> str:
     ]
     for y, e in answer["best_per_exposure"].items():
         lines.append(f"| {y} | {100 * e['total']:.2f} % | {100 * e['stat_only']:.2f} % | {_design_text(e)} |")
+    b = answer["best_at_pareto_years"]
+    lines += [
+        "",
+        f"Largest impacts on the best design at {answer['pareto_years']:g} SNS-years (quadrature difference): "
+        + ", ".join(f"{k} {100 * v:.2f} %" for k, v in b["impacts"].items())
+        + f"; its systematic floor (unlimited exposure) is {100 * b['systematic_floor']:.2f} %.",
+    ]
     for cost, front in answer["pareto_front"].items():
         lines += ["", f"## Pareto front at {answer['pareto_years']:g} SNS-years: total uncertainty vs {cost}", ""]
         lines += ["| total | design |", "|---|---|"]
@@ -270,7 +296,7 @@ def plot_map(data: ScanTable, a: str, b: str, T: float):
         mesh = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis_r")
         for i, j in itertools.product(range(ub.size), range(ua.size)):
             if np.isfinite(grid[i, j]):
-                ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", fontsize=7, color="w")
+                ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", fontsize=7, color="k")
         ax.set_xticks(range(ua.size), ca if ca else [f"{v:.3g}" for v in ua], rotation=30, fontsize=8)
         ax.set_yticks(range(ub.size), cb if cb else [f"{v:.3g}" for v in ub], fontsize=8)
         title = f"best total uncertainty [%] after {T:g} SNS-years (min over the other parameters)"
@@ -302,6 +328,7 @@ def plot_pareto(data: ScanTable, T: float):
         ax.plot(c[sfront], stat[sfront], "s--", color="C0", ms=4, label="Pareto front (stat only)")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_ticks(ax)
         ax.set_xlabel(COST_COLUMNS[cost])
         ax.set_ylabel(f"flux uncertainty after {T:g} SNS-years [%]")
         ax.grid(alpha=0.3, which="both")
@@ -318,6 +345,7 @@ def plot_time_to_target(data: ScanTable):
     mass = data.numeric("d2o_mass_kg")
     masses = np.unique(mass[first])
     many = masses.size > 30
+    never: list[str] = []
     for k, t in enumerate(data.targets):
         for kind, style in (("total", "o-"), ("stat", "s--")):
             years = data.numeric(f"years_to_{t}pct_{kind}")
@@ -328,16 +356,33 @@ def plot_time_to_target(data: ScanTable):
             best = np.array([np.nanmin(np.where(first & (mass == m), years, np.inf)) for m in masses])
             ok = np.isfinite(best)
             text = "all systematics" if kind == "total" else "stat only"
+            if not ok.any():
+                never.append(f"{t} % ({text})")
+                continue
             ax.plot(masses[ok], best[ok], style, color=f"C{k}", label=f"{t} % ({text})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_ticks(ax)
     ax.set_xlabel(COST_COLUMNS["d2o_mass_kg"])
     ax.set_ylabel("SNS-years to reach the target")
     ax.set_title("Fastest time to a flux precision (best over the other parameters)", fontsize=11)
+    if never:
+        note = "never reached: " + ", ".join(never)
+        ax.text(0.98, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def _plain_ticks(ax) -> None:
+    """Log axes labelled 1, 2, 3, 5, 10, ... rather than 10^0, 2x10^0."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def _slug(path: str) -> str:
