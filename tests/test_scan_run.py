@@ -20,7 +20,7 @@ import pytest
 from d2oflux.analysis.model import build_model
 from d2oflux.analysis.sensitivity import sensitivity
 from d2oflux.cli import main
-from d2oflux.detector import Detector
+from d2oflux.detector import Detector, load_detector
 from d2oflux.errors import ConfigError
 from d2oflux.rates import expect
 from d2oflux.scan.runner import run_scan
@@ -125,17 +125,22 @@ def test_constraints_remove_exactly_the_violating_points(tmp_path):
     summary = run_scan(spec, tmp_path / "store", workers=0)
     done = {r["regions.d2o.mass_kg"] for r in rows_by_key(tmp_path / "store").values()}
 
-    def module(m):  # D2O cylinder scaled as m^(1/3); 0.635 cm acrylic wall, 2.54 cm caps; 10 cm of water
-        f = (m / 592.0) ** (1 / 3)
-        r, h = 35.0 * f, 140.0 * f
+    d2o0, acr0, h2o0 = (r.geometry for r in load_detector("d2o-module1").regions)
+    masses0 = [r.mass_kg for r in load_detector("d2o-module1").regions]
+
+    def module(m):  # width and total mass, by hand: D2O cylinder scaled as m^(1/3), shells keep their walls
+        f = (m / masses0[0]) ** (1 / 3)
+        r, h = d2o0.radius_cm * f, d2o0.height_cm * f
         v = lambda R, H, r0, h0: math.pi * (R**2 * H - r0**2 * h0)  # noqa: E731
-        acr = 47.2 * v(r + 0.635, h + 5.08, r, h) / v(35.635, 145.08, 35.0, 140.0)
-        wat = 500.3 * v(r + 10.635, h + 25.08, r + 0.635, h + 5.08) / v(45.635, 165.08, 35.635, 145.08)
-        return 2 * (r + 10.635) / 100, m + acr + wat
+        dr1, dh1 = acr0.radius_cm - acr0.inner_radius_cm, acr0.height_cm - acr0.inner_height_cm
+        dr2, dh2 = h2o0.radius_cm - h2o0.inner_radius_cm, h2o0.height_cm - h2o0.inner_height_cm
+        acr = masses0[1] * v(r + dr1, h + dh1, r, h) / acr0.volume_cm3
+        wat = masses0[2] * v(r + dr1 + dr2, h + dh1 + dh2, r + dr1, h + dh1) / h2o0.volume_cm3
+        return 2 * (r + dr1 + dr2) / 100, m + acr + wat
 
     expected = {m for m in (300.0, 1000.0, 3000.0) if module(m)[0] <= 1.3 and module(m)[1] <= 2000.0}
-    assert done == expected == {300.0, 1000.0}  # 3000 kg: 1.42 m wide and 4.5 t in total
-    assert summary.excluded_by_constraints == 2 * 2 and summary.computed == 8
+    assert done == expected and 0 < len(expected) < 3
+    assert summary.excluded_by_constraints == 4 * (3 - len(expected)) and summary.computed == 4 * len(expected)
 
 
 def test_resume_after_sigkill_equals_clean_run(tmp_path):

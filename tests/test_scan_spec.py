@@ -71,7 +71,7 @@ mass_kg = { logspace = [100.0, 10000.0, 3] }
     [
         ('[parameters]\n"regions.d2o.mas_kg" = [1.0, 2.0]', "unknown key 'mas_kg' (did you mean 'mass_kg'?)"),
         ('[parameters]\n"regions.d20.mass_kg" = [1.0, 2.0]', "no entry named 'd20'"),
-        ('[parameters]\n"optics.pmts.count" = [12, 24]', "unknown key 'optics'"),
+        ('[parameters]\n"xyz.count" = [12, 24]', "unknown key 'xyz'"),
         ('[parameters]\n"response" = [1.0, 2.0]', "is a table"),
         ("[parameters]\ndistance_m = []", "empty"),
         ("[parameters]\ndistance_m = [20.0, 19.0, 25.0]", "not strictly monotonic"),
@@ -110,14 +110,16 @@ def test_mass_scan_scales_geometry_and_shells(tmp_path):
             density_new = new.mass_kg / new.geometry.volume_cm3
             density_old = old.mass_kg / old.geometry.volume_cm3
             assert density_new == pytest.approx(density_old, rel=1e-12)
-        d2o, acrylic, h2o = cfg.regions
+        (d2o, acrylic, h2o), (d2o0, acr0, h2o0) = cfg.regions, base_det.regions
         assert d2o.mass_kg == point.values["regions.d2o.mass_kg"]
-        factor = (d2o.mass_kg / 592.0) ** (1 / 3)
-        assert d2o.geometry.radius_cm == pytest.approx(35.0 * factor, rel=1e-12)
-        assert d2o.geometry.height_cm / d2o.geometry.radius_cm == pytest.approx(4.0, rel=1e-12)  # aspect ratio
+        factor = (d2o.mass_kg / d2o0.mass_kg) ** (1 / 3)
+        assert d2o.geometry.radius_cm == pytest.approx(d2o0.geometry.radius_cm * factor, rel=1e-12)
+        aspect0 = d2o0.geometry.height_cm / d2o0.geometry.radius_cm
+        assert d2o.geometry.height_cm / d2o.geometry.radius_cm == pytest.approx(aspect0, rel=1e-12)
         assert acrylic.geometry.inner_radius_cm == pytest.approx(d2o.geometry.radius_cm, rel=1e-12)
-        assert acrylic.geometry.radius_cm - acrylic.geometry.inner_radius_cm == pytest.approx(0.635, rel=1e-9)
-        assert h2o.geometry.radius_cm - h2o.geometry.inner_radius_cm == pytest.approx(10.0, rel=1e-9)
+        for new, old in ((acrylic, acr0), (h2o, h2o0)):  # walls keep their thickness
+            wall = old.geometry.radius_cm - old.geometry.inner_radius_cm
+            assert new.geometry.radius_cm - new.geometry.inner_radius_cm == pytest.approx(wall, rel=1e-9)
 
 
 def test_geometry_scan_updates_mass(tmp_path):
