@@ -88,7 +88,7 @@ def overhead(n_tasks: int = 400) -> None:
         for r in [pool.apply_async(noop, (i,)) for i in range(n_tasks)]:
             r.get()
         t_pool = (time.perf_counter() - t0) / n_tasks
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             client.gather(client.map(noop, range(4), pure=False))
             t0 = time.perf_counter()
@@ -105,7 +105,7 @@ def scaling(base, points, batch: int = 8) -> None:
     batches = [points[i : i + batch] for i in range(0, len(points), batch)]
     times = {}
     for n in (1, 2):
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
             with Client(cluster) as client:
                 fb = client.scatter(base, broadcast=True)
                 client.gather([client.submit(evaluate_batch, fb, points[:2], pure=False) for _ in range(2 * n)])

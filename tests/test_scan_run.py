@@ -7,6 +7,7 @@ Sensitivities are never hard-coded: every scan number is compared with ``build_m
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -180,6 +181,14 @@ def test_rerun_skips_and_store_of_other_spec_is_refused(tmp_path, capsys):
     code = main(["scan", str(other), "-o", store, "--workers", "0"])
     err = capsys.readouterr().err
     assert code == 2 and "'scan.seed' is 3 there and 4 here" in err and err.count("\n") == 1
+    det = tmp_path / "det.toml"
+    det.write_text(load_detector("d2o-module1").toml_text)
+    with_file = write(tmp_path, SPEC.replace('detector = "d2o-module1"', 'detector = "det.toml"'), "file.toml")
+    assert main(["scan", str(with_file), "-o", str(tmp_path / "f"), "--workers", "0", "--json"]) == 0
+    det.write_text(re.sub(r'(?m)^name = ".*"$', 'name = "edited"', det.read_text(), count=1))
+    capsys.readouterr()
+    assert main(["scan", str(with_file), "-o", str(tmp_path / "f"), "--workers", "0"]) == 2
+    assert "another base detector configuration" in capsys.readouterr().err
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")

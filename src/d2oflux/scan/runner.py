@@ -104,7 +104,7 @@ def run_scan(
     if workers is not None and scheduler is not None:
         raise ConfigError("give only one of --workers and --scheduler")
     base, feasible, n_excluded, excluded_by = plan(spec, max_points, confirmed, progress)
-    store = ScanStore.create_or_resume(store_path, spec)
+    store = ScanStore.create_or_resume(store_path, spec, base_detector_json(base))
     done = store.completed_hashes()
     todo = [c.point for c in feasible if c.config_hash not in done]
     n_workers: int | str = (os.cpu_count() or 1) if workers is None else workers
@@ -131,6 +131,13 @@ def run_scan(
         seconds=time.perf_counter() - start,
         dashboard=dashboard,
     )
+
+
+def base_detector_json(base: ScanBase) -> dict:
+    """The base detector configuration as JSON data (what a store remembers next to the specification)."""
+    from ..detector import DetectorConfig
+
+    return DetectorConfig.model_validate(base.detector_data).model_dump(mode="json")
 
 
 def _batches(points: list, size: int) -> list[list]:
@@ -165,7 +172,7 @@ def _run_dask(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0" if _has_bokeh() else None,
+            dashboard_address=":0",  # a free port: several scans may run side by side
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)

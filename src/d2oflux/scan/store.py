@@ -15,6 +15,7 @@ and exposure; a configuration is complete when its rows are in a chunk, which is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -53,17 +54,24 @@ class ScanStore:
         return cls(path, manifest)
 
     @classmethod
-    def create_or_resume(cls, path: str | Path, spec: ScanSpec) -> ScanStore:
-        """Open the store of ``spec`` at ``path``, creating it if needed; refuse a store of another specification."""
+    def create_or_resume(cls, path: str | Path, spec: ScanSpec, base_detector: dict | None = None) -> ScanStore:
+        """Open the store of ``spec`` at ``path``, creating it if needed; refuse a store of another specification.
+
+        ``base_detector`` (the base detector configuration as JSON data) is remembered too: a detector file
+        edited between two runs of the same specification is refused as well.
+        """
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ConfigError(f"-o {path}: exists and is not a folder; give a new or existing scan store folder")
+        detector_json = json.dumps(base_detector or {}, sort_keys=True)
         manifest = {
             "spec_hash": spec.spec_hash,
             "spec": spec.canonical,
             "spec_label": spec.label,
             "d2oflux_version": __version__,
             "parameters": spec.parameter_paths,
+            "base_detector_hash": hashlib.sha256(detector_json.encode()).hexdigest()[:16],
+            "base_detector": base_detector or {},
         }
         if (path / MANIFEST).is_file():
             store = cls.open(path)
@@ -127,6 +135,11 @@ def _check_same(existing: dict, wanted: dict, path: Path) -> None:
             f"{wanted['d2oflux_version']}; use a new folder"
         )
     if existing.get("spec_hash") == wanted["spec_hash"]:
+        if existing.get("base_detector_hash") != wanted["base_detector_hash"]:
+            raise ConfigError(
+                f"scan store '{path}' was written with another base detector configuration (the file of "
+                f"'scan.detector' = {wanted['spec']['scan']['detector']!r} changed since); use a new -o folder"
+            )
         return
     a, b = _flatten(existing.get("spec", {})), _flatten(wanted["spec"])
     for key in sorted(set(a) | set(b)):
