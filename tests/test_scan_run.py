@@ -263,6 +263,7 @@ def test_report_answers_from_the_store(tmp_path, capsys):
     assert len(list((tmp_path / "rep").glob("map_*.png"))) == 3
     assert main(["scan-report", str(store), "-o", str(tmp_path / "rep2"), "--years", "7"]) == 2
     assert "not a scanned exposure" in capsys.readouterr().err
-    with pytest.raises(ConfigError, match="no scan.json"):
+    with pytest.raises(ConfigError, match="no _scan.json"):
         ScanStore.open(tmp_path)
     assert pq.read_table(next(store.glob("part-*.parquet"))).column("d2oflux_version")[0].as_py()
+    assert pq.read_table(store).num_rows == len(rows)  # the folder is a plain Parquet dataset

@@ -3,7 +3,7 @@
 Layout::
 
     STORE/
-      scan.json                 # the canonical specification, its hash and the software version
+      _scan.json                # the canonical specification, its hash and the software version
       part-00000012-3f9a0c1e.parquet
       part-00000040-77b2d0aa.parquet
       ...
@@ -28,7 +28,7 @@ from .. import __version__
 from ..errors import ConfigError
 from .spec import ScanSpec
 
-MANIFEST = "scan.json"
+MANIFEST = "_scan.json"  # a leading underscore: Parquet readers of the folder skip it
 CHUNK_GLOB = "part-*.parquet"
 TMP_PREFIX = ".tmp-"
 
