@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -205,14 +206,36 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_batching_and_dask_workers_do_not_change_results(tmp_path):
-    """The only test with a real LocalCluster (2 workers); serial batches of 1 and of 5 as well."""
+    """The only test with a real LocalCluster (2 workers), one of which is killed mid-scan; serial batches too."""
+    import psutil
+
     spec = load_spec(write(tmp_path))
     run_scan(spec, tmp_path / "serial", workers=0, batch_size=1)
     run_scan(spec, tmp_path / "serial5", workers=0, batch_size=5)
-    run_scan(spec, tmp_path / "dask", workers=2, batch_size=2)
+    store = tmp_path / "dask"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    thread = threading.Thread(target=run_scan, args=(spec, store), kwargs={"workers": 2, "batch_size": 1})
+    thread.start()
+    killed_at = None
+    deadline = time.time() + 240
+    while thread.is_alive() and time.time() < deadline:
+        if len(list(store.glob("part-*.parquet"))) >= 1:
+            workers = [
+                p
+                for p in psutil.Process().children(recursive=True)
+                if p.pid not in before and "spawn_main" in " ".join(p.cmdline())
+            ]
+            if workers:
+                killed_at = len(list(store.glob("part-*.parquet")))
+                os.kill(workers[0].pid, signal.SIGKILL)  # a worker process this test started
+                break
+        time.sleep(0.02)
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    assert killed_at is not None and killed_at < 8, "no worker was killed mid-scan"
     serial = rows_by_key(tmp_path / "serial")
     assert_same_rows(serial, rows_by_key(tmp_path / "serial5"), rtol=0)
-    assert_same_rows(serial, rows_by_key(tmp_path / "dask"), rtol=1e-12)
+    assert_same_rows(serial, rows_by_key(store), rtol=1e-12)  # complete, no duplicates despite the dead worker
 
 
 def toy_spec(tmp_path, ntoys):
