@@ -598,5 +598,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     print(f"d2oflux: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+def _register_scan() -> None:
+    from .scan.commands import scan_command, scan_report_command
+
+    app.command("scan")(scan_command)
+    app.command("scan-report")(scan_report_command)
+
+
+_register_scan()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,1 @@
+"""Design studies: resumable parameter scans of detector configurations on Dask (``d2oflux scan``)."""
