@@ -480,20 +480,26 @@ def _warn_fine_binning(det: Detector) -> None:
         )
 
 
-def _check_windows(det: Detector) -> None:
-    """The analysis windows must sit on bin edges of the reconstructed-energy and time axes."""
-    a = det.config.analysis
-    optical = det.config.response.model == "optical"  # no simulation just to check the binning
-    reco = det.config.binning.reco_energy_MeV.to_edges() if optical else det.response.reco_edges_MeV
-    t = det.time_edges_ns
+def misaligned_window_edge(analysis, reco_edges: np.ndarray, time_edges: np.ndarray) -> str | None:
+    """The first analysis-window edge that is not a bin edge of its axis, as text for an error; else None.
+
+    ``analysis`` is an :class:`AnalysisConfig`; ``reco_edges`` in MeV, ``time_edges`` in ns.
+    """
     for value, edges, key in (
-        (a.energy_window_MeV[0], reco, "analysis.energy_window_MeV"),
-        (a.energy_window_MeV[1], reco, "analysis.energy_window_MeV"),
-        (a.time_window_ns[0], t, "analysis.time_window_ns"),
-        (a.time_window_ns[1], t, "analysis.time_window_ns"),
+        (analysis.energy_window_MeV[0], reco_edges, "analysis.energy_window_MeV"),
+        (analysis.energy_window_MeV[1], reco_edges, "analysis.energy_window_MeV"),
+        (analysis.time_window_ns[0], time_edges, "analysis.time_window_ns"),
+        (analysis.time_window_ns[1], time_edges, "analysis.time_window_ns"),
     ):
         if not np.any(np.isclose(edges, value)):
-            raise ConfigError(
-                f"detector '{det.label}': '{key}' edge {value} is not a bin edge of its axis "
-                f"({edges[0]:g} .. {edges[-1]:g}); align the window with the binning"
-            )
+            return f"'{key}' edge {value} is not a bin edge of its axis ({edges[0]:g} .. {edges[-1]:g})"
+    return None
+
+
+def _check_windows(det: Detector) -> None:
+    """The analysis windows must sit on bin edges of the reconstructed-energy and time axes."""
+    optical = det.config.response.model == "optical"  # no simulation just to check the binning
+    reco = det.config.binning.reco_energy_MeV.to_edges() if optical else det.response.reco_edges_MeV
+    problem = misaligned_window_edge(det.config.analysis, reco, det.time_edges_ns)
+    if problem is not None:
+        raise ConfigError(f"detector '{det.label}': {problem}; align the window with the binning")

@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..config import describe_validation_error
-from ..detector import DetectorConfig, Geometry, load_detector
+from ..detector import DetectorConfig, Geometry, load_detector, misaligned_window_edge
 from ..errors import ConfigError, suggest
 from ..source import Facility, load_facility
 from .spec import RANGE_KINDS, ParameterRange, ScanSpec
@@ -297,19 +297,9 @@ def _check_windows(cfg: DetectorConfig, label: str, index: int, desc: str) -> No
     if cfg.response.model != "analytic":
         return
     reco = cfg.binning.reco_energy_MeV.to_edges()
-    t = cfg.binning.time_ns.to_edges()
-    a = cfg.analysis
-    for value, edges, key in (
-        (a.energy_window_MeV[0], reco, "analysis.energy_window_MeV"),
-        (a.energy_window_MeV[1], reco, "analysis.energy_window_MeV"),
-        (a.time_window_ns[0], t, "analysis.time_window_ns"),
-        (a.time_window_ns[1], t, "analysis.time_window_ns"),
-    ):
-        if not np.any(np.isclose(edges, value)):
-            raise ConfigError(
-                f"scan '{label}': point {index} ({desc}): '{key}' edge {value} is not a bin edge of its axis "
-                f"({edges[0]:g} .. {edges[-1]:g} in steps of the binning); align the window with the binning"
-            )
+    problem = misaligned_window_edge(cfg.analysis, reco, cfg.binning.time_ns.to_edges())
+    if problem is not None:
+        raise ConfigError(f"scan '{label}': point {index} ({desc}): {problem}; align the window with the binning")
 
 
 def _keep_mass_and_geometry(det: dict, base: dict, values: dict[str, Any]) -> None:
