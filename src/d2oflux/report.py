@@ -824,7 +824,7 @@ def _cevns_xsec_section(s: dict) -> str:
 
 
 def _xsec_sentence(x: dict) -> str:
-    """'For CsI ... from A today to B after 2 SNS-years of this detector; for LAr ...' (the page's answer)."""
+    """The data sets' CEvNS cross-section uncertainty today and after 2 SNS-years of this detector (one sentence)."""
     parts = []
     for d in x["datasets"]:
         idx = {r["flux_constraint"]: i for i, r in enumerate(x["rows"]) if r["dataset"] == d}
