@@ -751,6 +751,8 @@ def _impacts_section(s: dict) -> str:
 
 
 def _propagation_section(s: dict) -> str:
+    years = s["sensitivity"]["years"]
+    j = max(range(len(years)), key=years.__getitem__)  # the largest exposure
     rows = []
     for name, r in s["propagation"].items():
         rows.append(
@@ -774,7 +776,7 @@ def _propagation_section(s: dict) -> str:
         + "<h3>Predicted CEvNS event counts (detector presets csi and lar)</h3>"
         "<p>The CEvNS events the presets <code>csi</code> and <code>lar</code> (CsI[Na] and CENNS-10 with their "
         "released response chains) expect per SNS-year, and their flux uncertainty today and after this "
-        f"detector's measurement at {fmt(max(s['sensitivity']['years']))} SNS-years.</p>"
+        f"detector's measurement at {_span(f'sensitivity.years.{j}', s['sensitivity']['years'][j])} SNS-years.</p>"
         + _table(header, rows)
         + _figure("fig7_propagation")
     )
@@ -890,7 +892,7 @@ def _optics_section(s: dict) -> str:
         row("light yield at the centre", "light_yield_center_pe_per_MeV", o["light_yield_center_pe_per_MeV"],
             unit="PE/MeV"),
         row("resolution &sigma;/E at 30 MeV", "resolution_at_30MeV", o["resolution_at_30MeV"], "resolution_at_30MeV"),
-        row(f"efficiency at 10 MeV above the {fmt(o['threshold_MeV'])} MeV threshold",
+        row(f"efficiency at 10 MeV above the {_span('optics.threshold_MeV', o['threshold_MeV'])} MeV threshold",
             "threshold_efficiency_at_10MeV", o["threshold_efficiency_at_10MeV"]),
         row("fraction of the PE from light made in the light water", "light_water_fraction",
             o["light_water_fraction"]),
