@@ -309,7 +309,9 @@ def test_signal_during_generate(tmp_path, fmt, signum):
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_signal_during_report(tmp_path, signum):
-    result = interrupt(("report", "-o", "rep"), tmp_path, signum)
+    # without the optical model and the COHERENT releases (a missing --data-dir: no download), so that the
+    # report reaches its temporary folder within wait_for_temporary's timeout
+    result = interrupt(("report", "--no-optics", "--data-dir", "no-releases", "-o", "rep"), tmp_path, signum)
     check_interrupted(result, tmp_path, "rep", signum)
 
 

@@ -1,6 +1,7 @@
 """The report, read like a reader would: in headless Chromium, and number by number against the CLI."""
 
 import html
+import itertools
 import json
 import re
 import shutil
@@ -13,19 +14,38 @@ import numpy as np
 import pytest
 from matplotlib.patches import StepPatch
 
+from _coherent_data import COHERENT_DIR, needs_releases
 from d2oflux import plots
 from d2oflux.cli import main
-from d2oflux.report import FIGURES, REFERENCES, _facility_beam, cross_section_curves, fmt, make_report
+from d2oflux.errors import ConfigError
+from d2oflux.report import (
+    CEVNS_XSEC_FIGURES,
+    FIGURES,
+    OPTICS_FIGURES,
+    REFERENCES,
+    _facility_beam,
+    cevns_xsec_study,
+    cross_section_curves,
+    fmt,
+    make_report,
+)
 from d2oflux.source import load_facility
 
 YEARS = [0.5, 1, 2, 3, 5]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+HAVE_RELEASES = (COHERENT_DIR / "csi2021").is_dir() and (COHERENT_DIR / "lar2020").is_dir()
 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
+    # one report with every section: the optical model at reduced statistics (built into a temporary cache,
+    # ~15 s) and the COHERENT releases from <repo>/../shared/data/coherent (never the network: without them,
+    # an empty folder stands in and the section explains how to get them)
     out = tmp_path_factory.mktemp("rep") / "d2oflux-report"
-    make_report("d2o-module1", YEARS, out, ntoys=200, progress=False)
+    data = COHERENT_DIR if HAVE_RELEASES else tmp_path_factory.mktemp("no-releases")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("D2OFLUX_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        make_report("d2o-module1", YEARS, out, ntoys=200, progress=False, optics_statistics="fast", data_dir=data)
     return out
 
 
@@ -59,7 +79,9 @@ def lookup(obj, key):
 
 def test_files_whole(report_dir):
     names = {p.name for p in report_dir.iterdir()}
-    for fig in FIGURES:
+    figures = json.loads((report_dir / "summary.json").read_text())["figures"]
+    assert set(FIGURES) - set(CEVNS_XSEC_FIGURES if not HAVE_RELEASES else ()) == set(figures)
+    for fig in figures:
         assert f"{fig}.png" in names and f"{fig}.pdf" in names
     assert {"report.html", "summary.json"} <= names
     assert not any(p.name.startswith(".") for p in report_dir.parent.iterdir())  # no temporary folders left
@@ -110,6 +132,7 @@ def test_renders_in_headless_chromium(report_dir):
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
         )
         widths = {}
+        figures = json.loads((report_dir / "summary.json").read_text())["figures"]
         for width in (1280, 390):  # a laptop and a phone (iPhone 12-15 CSS width)
             page = browser.new_page(viewport={"width": width, "height": 844})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -125,7 +148,7 @@ def test_renders_in_headless_chromium(report_dir):
                 "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
             page.close()
-            assert len(images) == len(FIGURES)
+            assert sorted(src for src, _, _ in images) == sorted(f"{f}.png" for f in figures)
             assert all(ok for _, ok, _ in images), images
             assert all(right <= width for _, _, right in images), (width, images)  # images scale down
         browser.close()
@@ -321,3 +344,115 @@ def test_sensitivity_curves_found_by_shape():
     assert plots.per_exposure_keys(sens) == ["total", "stat_only", "stat_signal_only", "extra_curve"]
     fig = plots.sensitivity_figure(sens, 0.1, REFERENCES)
     assert len(fig.axes[0].get_legend().get_texts()) == 4 + 1 + len(REFERENCES)
+
+
+def keys_in_page(report_dir) -> set[str]:
+    parser = Cells()
+    parser.feed((report_dir / "report.html").read_text())
+    return {key for key, _, _ in parser.cells}
+
+
+@needs_releases
+def test_cevns_xsec_section(report_dir):
+    # the fits to the public CsI and LAr data, in the page (values checked against summary.json by
+    # test_page_numbers_equal_summary) and against two independent expectations
+    summary = json.loads((report_dir / "summary.json").read_text())
+    x = summary["cevns_xsec_propagation"]
+    assert x["available"] and x["years"] == [1.0, 2.0, 5.0]
+    keys = keys_in_page(report_dir)
+    page = (report_dir / "report.html").read_text()
+    assert "id='cevns-xsec'" in page and "fig8_cevns_xsec.png" in page
+    assert page.index("id='cevns-xsec'") < page.index("fig7_propagation.png")  # the data-set fits come first
+    for i in range(len(x["rows"])):
+        for k in ("flux_uncertainty", "cevns_xsec", "cevns_xsec_uncertainty"):
+            assert f"cevns_xsec_propagation.rows.{i}.{k}" in keys
+    sens = summary["sensitivity"]
+    for d in x["datasets"]:
+        rows = {r["flux_constraint"]: r for r in x["rows"] if r["dataset"] == d}
+        today, exact = rows["today (10 % prior)"], rows["flux known exactly"]
+        d2o = [r for r in rows.values() if r["years"] is not None]
+        u = [today, *sorted(d2o, key=lambda r: r["years"]), exact]
+        assert all(a["cevns_xsec_uncertainty"] > b["cevns_xsec_uncertainty"] for a, b in itertools.pairwise(u))
+        for r in [today, *d2o]:
+            # the flux is degenerate with the cross section: Gaussian error propagation adds the flux error in
+            # quadrature to the data's own (flux fixed); 2 % covers the non-linearity of the Poisson fits
+            expected = np.hypot(exact["cevns_xsec_uncertainty"], r["cevns_xsec"] * r["flux_uncertainty"])
+            assert r["cevns_xsec_uncertainty"] == pytest.approx(expected, rel=0.02), (d, r["flux_constraint"])
+            if r["years"] in sens["years"]:
+                # the D2O term constrains the flux as the report's own sensitivity fit does (second method;
+                # 1 %: the joint fit shares the POT nuisance with the CEvNS data set)
+                i = sens["years"].index(r["years"])
+                assert r["flux_uncertainty"] == pytest.approx(sens["total"][i], rel=0.01)
+    headline = page[page.index("id='answer'") : page.index("</section>")]
+    assert "cevns_xsec_propagation.rows" in headline
+
+
+def test_cevns_xsec_without_releases_explains(tmp_path, report_dir):
+    from d2oflux.report import _html
+
+    part, rows = cevns_xsec_study("d2o-module1", tmp_path, progress=False)  # an empty folder: no network
+    assert rows == [] and part["available"] is False
+    assert "--data-dir" in part["reason"] and "D2OFLUX_DATA_DIR" in part["reason"]
+    summary = json.loads((report_dir / "summary.json").read_text())
+    summary["cevns_xsec_propagation"] = part
+    page = _html(summary)
+    section = page[page.index("id='cevns-xsec'") :]
+    section = section[: section.index("<h3", 10)]
+    assert html.escape(part["reason"]) in section and "fig8_cevns_xsec" not in page
+    assert "cevns_xsec_propagation" not in page[page.index("id='answer'") : page.index("</section>")]
+
+
+def test_optics_section(report_dir):
+    summary = json.loads((report_dir / "summary.json").read_text())
+    o = summary["optics"]
+    assert o["included"] and o["statistics"] == "fast" and o["n_pmts"] == 12
+    # the module's derived light yield, 7.05 PE/MeV at full statistics (README, d2oflux optics); the fast build
+    # (40 electrons per energy, sigma/E ~0.34) carries ~2 % Monte Carlo error: 8 % is 4 sigma
+    assert o["light_yield_pe_per_MeV"] == pytest.approx(7.05, rel=0.08)
+    a = o["analysis_response"]
+    assert a["model"] == "analytic" and a["light_yield_pe_per_MeV"] == 15.0
+    # the analytic resolution sqrt(1/(Y E) + c^2) at 30 MeV for Y = 15 PE/MeV, c = 0.05 (hand computation)
+    assert a["resolution_at_30MeV"] == pytest.approx(np.sqrt(1 / 450 + 0.0025), rel=1e-12)
+    m = o["michel"]
+    assert m["events_simulated"] == 3000 and m["seed"] == summary["seed"]
+    # Michel closure: the fitted light yield returns the derived one (measured 1.037 here; 10 % allows the
+    # statistical errors of both and the one-Gaussian approximation of the position-dependent response)
+    assert m["fitted_over_derived_light_yield"] == pytest.approx(1.0, abs=0.10)
+    assert m["energy_scale_uncertainty"] == pytest.approx(m["light_yield_pe_per_MeV"]["error"] /
+                                                          m["light_yield_pe_per_MeV"]["value"], rel=1e-12)  # fmt: skip
+    assert 0 <= m["p_value"] <= 1 and m["assumed_energy_scale_uncertainty"] == 0.02
+    keys = keys_in_page(report_dir)
+    for k in (
+        "optics.light_yield_pe_per_MeV",
+        "optics.analysis_response.light_yield_pe_per_MeV",
+        "optics.michel.light_yield_pe_per_MeV.value",
+        "optics.michel.light_yield_pe_per_MeV.error",
+        "optics.michel.p_value",
+        "optics.michel.energy_scale_uncertainty",
+        "optics.michel.fitted_over_derived_light_yield",
+    ):
+        assert k in keys, k
+    page = (report_dir / "report.html").read_text()
+    assert "Reduced statistics" in page
+    for f in OPTICS_FIGURES:
+        assert f"{f}.png" in page
+
+
+def test_optics_statistics_checked(tmp_path):
+    with pytest.raises(ConfigError, match="optics_statistics"):
+        make_report("d2o-module1", [1], tmp_path / "r", optics_statistics="quick", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_report_without_optics_or_releases(tmp_path, capsys):
+    # the command line: --no-optics and a --data-dir without the releases; the report still completes
+    out = tmp_path / "r"
+    code = main(["report", "--no-optics", "--data-dir", str(tmp_path), "--years", "1", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["optics"]["included"] is False and summary["cevns_xsec_propagation"]["available"] is False
+    assert not set(summary["figures"]) & set(OPTICS_FIGURES + CEVNS_XSEC_FIGURES)
+    page = (out / "report.html").read_text()
+    assert "--no-optics" in page and "could not be read" in page
+    assert not list(out.glob("fig8*")) and not list(out.glob("fig9*"))

@@ -458,6 +458,21 @@ def report(
     nu_per_proton: YieldOpt = None,
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
+    optics: Annotated[
+        bool,
+        typer.Option(
+            "--optics/--no-optics",
+            help="Detector-response section from the optical model (first build ~1-2 min, then cached).",
+        ),
+    ] = True,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Folder of COHERENT's public releases (csi2021/, lar2020/) for the CEvNS cross-section section "
+            "(default: $D2OFLUX_DATA_DIR, else downloaded).",
+        ),
+    ] = None,
 ) -> None:
     """The flux-normalisation study: report.html, summary.json and figures (PNG + PDF) in one folder."""
     from .errors import check_seed
@@ -474,6 +489,8 @@ def report(
         nu_per_proton=nu_per_proton,
         radiative_corrections=radiative_corrections,
         systematics=systematics,
+        optics=optics,
+        data_dir=data_dir,
     )
     typer.echo(f"wrote {output}/report.html (open it in a browser), summary.json and figures")
 

@@ -483,3 +483,36 @@ def propagation_figure(rows) -> Figure:
         ax.set_ylim(0, 1.25 * n.max())
         _legend_below(fig, ax, 1)
     return fig
+
+
+def cevns_xsec_figure(rows: Sequence[dict], labels: dict[str, str] | None = None) -> Figure:
+    """Uncertainty of the fitted CEvNS cross section per data set and flux constraint (grouped bars).
+
+    ``rows`` are :meth:`d2oflux.coherent.propagation.PropagationRow.to_dict` dictionaries; ``labels`` names
+    the data sets on the axis (default: their identifiers).
+    """
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    constraints = list(dict.fromkeys(r["flux_constraint"] for r in rows))
+    # today grey, the D2O exposures in blues (darker = more data), the flux known exactly hatched
+    d2o = [c for c in constraints if c.startswith("D2O")]
+    blues = ["#9ecae1", "#4292c6", "#08519c", "#08306b"]
+    colour = {c: blues[min(k, len(blues) - 1)] for k, c in enumerate(d2o)}
+    with style():
+        fig = Figure(figsize=(10, 7.0), layout="constrained")
+        ax = fig.subplots()
+        width = 0.8 / len(constraints)
+        for k, c in enumerate(constraints):
+            sel = {r["dataset"]: 100 * r["cevns_xsec_uncertainty"] for r in rows if r["flux_constraint"] == c}
+            vals = [sel.get(d, np.nan) for d in datasets]
+            x = np.arange(len(datasets)) + (k - (len(constraints) - 1) / 2) * width
+            kw = {"color": colour.get(c, "0.6")}
+            if c not in colour and not c.startswith("today"):
+                kw = {"color": "white", "edgecolor": "0.35", "hatch": "//"}
+            bars = ax.bar(x, vals, width * 0.92, label=c, **kw)
+            ax.bar_label(bars, fmt="%.1f", fontsize=11, padding=2)
+        ax.set_xticks(np.arange(len(datasets)), [(labels or {}).get(d, d) for d in datasets])
+        ax.tick_params(axis="x", which="minor", bottom=False, top=False)
+        ax.set_ylabel(r"uncertainty of $\sigma_\mathrm{CEvNS}/\sigma_\mathrm{SM}$ [%]")
+        ax.set_ylim(0, 1.2 * np.nanmax([100 * r["cevns_xsec_uncertainty"] for r in rows]))
+        _legend_below(fig, ax, 3)
+    return fig

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from .analysis.sensitivity import REFERENCES
-from .errors import check_seed
+from .errors import ConfigError, check_seed
 
 FIGURES = {
     "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
@@ -44,9 +44,44 @@ FIGURES = {
     "fig6_impacts": "Impact of each systematic on the flux uncertainty at the largest exposure: "
     "sqrt(sigma_total^2 - sigma^2 with that nuisance fixed). Impacts below 5 % of the largest are combined in "
     "quadrature into one bar. Their sizes are listed in the table of assumptions.",
-    "fig7_propagation": "CEvNS events per SNS-year predicted for the COHERENT CsI and LAr detectors, with the flux "
-    "uncertainty of today (10 %, arXiv:2109.11049) and after the heavy-water measurement at the largest exposure.",
+    "fig7_propagation": "Predicted CEvNS event counts per SNS-year of the detector presets csi (CsI[Na], COHERENT "
+    "2021 release, arXiv:2110.07730) and lar (CENNS-10, Zenodo 10.5281/zenodo.3903810), with the flux uncertainty "
+    "of today (10 %, arXiv:2109.11049) and after the heavy-water measurement at the largest exposure. Counts only: "
+    "the cross-section fits to the released data are in the figure above.",
+    "fig8_cevns_xsec": "Uncertainty of the CEvNS cross section (relative to the Standard Model) fitted to the public "
+    "COHERENT data: CsI[Na] (arXiv:2110.07730, ancillary files) and LAr CENNS-10 analysis A (arXiv:2006.12659, "
+    "Zenodo 10.5281/zenodo.3903810). Grey: with today's flux prior (arXiv:2109.11049); blue: fitted jointly "
+    "with this heavy-water detector's expected (Asimov) data after 1, 2 and 5 SNS-years, which then measure the "
+    "flux; hatched: the flux known exactly, the floor set by the CEvNS data themselves.",
+    "fig9_pe_map": "Mean photo-electrons per MeV of 30 MeV electrons (isotropic) versus vertex radius and height in "
+    "the heavy water, from the optical model: Cherenkov light (Frank-Tamm) traced through the acrylic vessel, the "
+    "light water and the Tyvek liner (reflectivity 0.933, diffuse) to the PMT photocathodes; PMT quantum "
+    "efficiency: the bialkali curve of the collaboration's public Geant4 description of the module.",
+    "fig10_resolution": "Relative spread of the photo-electron count versus electron energy, electrons uniform in "
+    "the heavy water: the optical model (points, statistical errors), photo-electron statistics alone (dotted) "
+    "and the analytic resolution assumed by default (dashed). The vertical light-collection gradient dominates.",
+    "fig11_threshold_efficiency": "Fraction of electrons, uniform in the heavy water, whose reconstructed energy "
+    "(photo-electrons divided by the volume-averaged light yield) is above the trigger threshold (dotted line).",
+    "fig12_michel_closure": "Michel-electron calibration closure: electrons from cosmic muons stopping in the heavy "
+    "water (mu+ free decay, PDG muon-decay review; mu- bound in oxygen with 18.4 % nuclear capture, Suzuki, "
+    "Measday and Roalsvig, Phys. Rev. C 35, 2212 (1987)) simulated through the optical model, and the binned "
+    "likelihood fit of light yield Y and constant resolution term c (iminuit) with its pulls.",
 }
+
+#: Figures drawn only when their section has its inputs (the optical model; COHERENT's public releases).
+OPTICS_FIGURES = ("fig9_pe_map", "fig10_resolution", "fig11_threshold_efficiency", "fig12_michel_closure")
+CEVNS_XSEC_FIGURES = ("fig8_cevns_xsec",)
+
+#: Statistics of the report's optical part: the derived-response build (``None``: the detector's
+#: ``[optics.build]``, by default 1000 electrons per energy) and the simulated Michel electrons.
+#: ``"fast"`` is a reduced build for tests and previews (larger Monte Carlo errors; cached separately).
+OPTICS_STATISTICS = {
+    "full": {"build": None, "michel_events": 20_000},
+    "fast": {"build": {"events_per_energy": 40, "map_events": 200}, "michel_events": 3_000},
+}
+
+#: D2O exposures [SNS-years] of the CEvNS cross-section propagation (the issue's 1, 2 and 5 SNS-years).
+CEVNS_XSEC_YEARS = (1.0, 2.0, 5.0)
 
 
 def make_report(
@@ -62,8 +97,23 @@ def make_report(
     nu_per_proton: float | None = None,
     radiative_corrections: bool = True,
     systematics: str = "default",
+    optics: bool = True,
+    optics_statistics: str = "full",
+    data_dir: str | Path | None = None,
 ) -> dict:
     """Compute the study and write ``report.html``, ``summary.json`` and figures into ``output``.
+
+    Parameters
+    ----------
+    optics : bool
+        Include the detector-response section: the optical model's derived response (built once per
+        optical configuration, ~1-2 min, then cached) and a Michel-electron calibration closure.
+    optics_statistics : {"full", "fast"}
+        Statistics of that section (:data:`OPTICS_STATISTICS`); ``"fast"`` is for tests and previews.
+    data_dir : path, optional
+        Folder of COHERENT's public releases (``csi2021/``, ``lar2020/``) for the CEvNS cross-section
+        propagation; default ``$D2OFLUX_DATA_DIR``, else they are downloaded (checksummed). When they cannot
+        be had, the section says how to get them and the report is written without it.
 
     Returns the summary dictionary (the content of ``summary.json``).
     """
@@ -80,8 +130,12 @@ def make_report(
 
     years = check_years(years if years is not None else [0.5, 1, 2, 3, 5])
     seed = check_seed(seed)
+    if optics_statistics not in OPTICS_STATISTICS:
+        raise ConfigError(
+            f"optics_statistics: expected one of {', '.join(OPTICS_STATISTICS)}, got {optics_statistics!r}"
+        )
     out = check_output_folder(output, "-o", legacy=_pre_manifest_report)
-    steps = tqdm(total=6, desc="report", unit="step", disable=not progress, file=sys.stderr)
+    steps = tqdm(total=8, desc="report", unit="step", disable=not progress, file=sys.stderr)
     det, src, exposure = build_setup(detector, 1.0, None, None, facility, nu_per_proton, True)
     model = build_model(det, src, exposure, radiative_corrections=radiative_corrections, systematics=systematics)
     steps.update()
@@ -89,6 +143,14 @@ def make_report(
     sens, rows = sensitivity_study(model, years, list(cevns_detectors))
     steps.update()
     toys = run_toys(model.numpy_model(), ntoys, seed)
+    steps.update()
+    own_options = facility is None and nu_per_proton is None and systematics == "default" and radiative_corrections
+    xsec, xsec_rows = cevns_xsec_study(detector, data_dir, progress, own_options)
+    steps.update()
+    if optics:
+        optics_part, resp, cal = optics_study(det, seed, optics_statistics, progress)
+    else:
+        optics_part, resp, cal = {"included": False, "reason": "not computed (--no-optics)"}, None, None
     steps.update()
     summary = {
         "software": {"name": "d2oflux", "version": __version__},
@@ -112,17 +174,132 @@ def make_report(
         "sensitivity": {k: sens[k] for k in ("years", "stat_only", "stat_signal_only", "total")},
         "impacts": sens["impacts"],
         "propagation": sens["propagation"],
+        "cevns_xsec_propagation": xsec,
+        "optics": optics_part,
         "toys": {"years": 1.0, **toys.to_dict()},
     }
     summary["configuration"]["facility_beam"] = _facility_beam(src.facility)
+    if resp is not None:
+        assumed = {a["name"]: a["value"] for a in summary["assumptions"]}.get("systematics.energy_scale")
+        if assumed is not None:
+            optics_part["michel"]["assumed_energy_scale_uncertainty"] = assumed
+    summary["figures"] = [
+        name
+        for name in FIGURES
+        if (name not in OPTICS_FIGURES or resp is not None) and (name not in CEVNS_XSEC_FIGURES or xsec_rows)
+    ]
     with atomic_folder(out, "-o", legacy=_pre_manifest_report) as tmp:
         _figures(tmp, model, sens, rows, src)
+        if xsec_rows:
+            from .plots import cevns_xsec_figure
+
+            labels = {d: _xsec_label(d) for d in xsec["datasets"]}
+            _save(cevns_xsec_figure(xsec["rows"], labels), tmp, "fig8_cevns_xsec")
+        if resp is not None:
+            _optics_figures(tmp, resp, cal, optics_part["threshold_MeV"])
         steps.update(2)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         (tmp / "report.html").write_text(_html(summary), encoding="utf-8")
     steps.update()
     steps.close()
     return summary
+
+
+def cevns_xsec_study(
+    detector: str, data_dir: str | Path | None, progress: bool, own_options: bool = True
+) -> tuple[dict, list]:
+    """The CEvNS cross-section propagation of :mod:`d2oflux.coherent.propagation` for the report.
+
+    Returns (the ``summary.json`` part, the rows). Without COHERENT's public release files (not in
+    ``data_dir`` / ``$D2OFLUX_DATA_DIR`` and not downloadable) the part is ``{"available": False,
+    "reason": <how to get them>}`` and the rows are empty: the report is written without the section.
+    ``own_options``: False when the report was asked for another facility, yield, systematics or radiative
+    correction, which these fits (the detector file's defaults) do not follow; the page then says so.
+    """
+    from .coherent.fetch import REGISTRY, release_file
+    from .coherent.propagation import DEFAULT_DATASETS, propagation_rows
+
+    try:
+        for key in REGISTRY:  # checksummed; from data_dir, $D2OFLUX_DATA_DIR or the download cache
+            release_file(key, data_dir)
+    except ConfigError as exc:
+        return {"available": False, "reason": str(exc)}, []
+    rows = propagation_rows(DEFAULT_DATASETS, CEVNS_XSEC_YEARS, detector, data_dir, progress=progress)
+    part = {
+        "available": True,
+        "datasets": list(DEFAULT_DATASETS),
+        "d2o_detector": detector,
+        "years": list(CEVNS_XSEC_YEARS),
+        "follows_report_options": own_options,
+        "rows": [r.to_dict() for r in rows],
+    }
+    return part, rows
+
+
+def optics_study(det, seed: int, statistics: str = "full", progress: bool = False) -> tuple[dict, object, object]:
+    """The optical model's derived response and a Michel calibration closure, for the report.
+
+    Returns (the ``summary.json`` part, the :class:`~d2oflux.optics.response.DerivedResponse`, the
+    :class:`~d2oflux.optics.calibrate.Calibration`); the last two are None (and the part says why) for a
+    detector with neither an ``[optics]`` section nor a D2O region. The Michel electrons (seed ``seed``) are
+    simulated in the heavy and the light water; the calibration uses those in the heavy water, whose vertex
+    distribution matches the signal's.
+    """
+    from .optics.calibrate import calibrate
+    from .optics.config import OpticsConfig
+    from .optics.michel import simulate_michel
+    from .optics.plots import optics_summary
+    from .optics.response import derived_response
+
+    if det.config.optics is None and not any(r.material == "D2O" for r in det.regions):
+        reason = f"detector '{det.name}' has no [optics] section and no D2O region: no optical model"
+        return {"included": False, "reason": reason}, None, None
+    cfg = det.config.optics or OpticsConfig()
+    stats = OPTICS_STATISTICS[statistics]
+    if stats["build"] is not None:
+        cfg = cfg.model_copy(update={"build": cfg.build.model_copy(update=stats["build"])})
+    resp = derived_response(cfg, progress=progress)
+    michel = simulate_michel(cfg, stats["michel_events"], seed)
+    in_d2o = michel["region"] == "d2o"
+    cal = calibrate(michel["pe"][in_d2o].astype(float))
+    r = det.config.response
+    part = {"included": True, "statistics": statistics, "config_digest": resp.digest}
+    part.update(optics_summary(resp, cal, r.threshold_MeV))
+    part["threshold_MeV"] = r.threshold_MeV
+    part["build"] = {
+        "events_per_energy": cfg.build.events_per_energy,
+        "map_events": cfg.build.map_events,
+        "energies_MeV": list(cfg.build.energies_MeV),
+        "seed": cfg.build.seed,
+    }
+    analysis = {"model": r.model}
+    if r.model == "analytic":
+        y, c = r.light_yield_pe_per_MeV, r.resolution_constant
+        analysis.update(
+            light_yield_pe_per_MeV=y,
+            resolution_constant=c,
+            resolution_at_30MeV=float(np.sqrt(1.0 / (y * 30.0) + c**2)),  # sigma_E/E = sqrt(1/(Y E) + c^2)
+        )
+        part["derived_over_analysis_light_yield"] = resp.light_yield_pe_per_MeV / y
+    part["analysis_response"] = analysis
+    part["michel"].update(
+        events_simulated=stats["michel_events"],
+        events_in_d2o=int(in_d2o.sum()),
+        seed=seed,
+        derived_light_yield_pe_per_MeV=resp.light_yield_pe_per_MeV,
+        fitted_over_derived_light_yield=cal.light_yield / resp.light_yield_pe_per_MeV,
+    )
+    return part, resp, cal
+
+
+def _optics_figures(folder: Path, resp, cal, threshold_MeV: float) -> None:
+    from .optics import plots as optics_plots
+
+    _save(optics_plots.pe_map_figure(resp), folder, "fig9_pe_map", dpi=150)
+    _save(optics_plots.resolution_figure(resp), folder, "fig10_resolution", dpi=150)
+    fig = optics_plots.threshold_efficiency_figure(resp, threshold_MeV)
+    _save(fig, folder, "fig11_threshold_efficiency", dpi=150)
+    _save(optics_plots.michel_closure_figure(cal), folder, "fig12_michel_closure", dpi=150)
 
 
 def exposure_text(facility) -> str:
@@ -162,12 +339,12 @@ def _pre_manifest_report(folder: Path) -> list[str] | None:
     return sorted(n for n in _PRE_MANIFEST_FILES if (folder / n).is_file())
 
 
-def _save(fig, folder: Path, name: str) -> None:
-    """Write a figure as PNG and PDF (reproducible PDF: no creation date)."""
+def _save(fig, folder: Path, name: str, dpi: int = 100) -> None:
+    """Write a figure as PNG (``dpi``) and PDF (reproducible PDF: no creation date)."""
     from .plots import style
 
     with style():
-        fig.savefig(folder / f"{name}.png", dpi=100)
+        fig.savefig(folder / f"{name}.png", dpi=dpi)
         fig.savefig(folder / f"{name}.pdf", metadata={"CreationDate": None})
 
 
@@ -357,6 +534,7 @@ def _headline(s: dict) -> str:
     i = _headline_years(sens["years"])
     j = len(sens["years"]) - 1
     today = cfg["facility_beam"]["nu_per_proton_rel_uncertainty"]
+    xsec = s.get("cevns_xsec_propagation") or {}
     extra = "".join(
         f"<p>{html.escape(k.replace('_', ' '))}: <b>{html.escape(str(v))}</b></p>"
         for k, v in sens.items()
@@ -373,7 +551,8 @@ def _headline(s: dict) -> str:
         f"{_span(f'sensitivity.total.{j}', sens['total'][j], True)} total, "
         f"{_span(f'sensitivity.stat_only.{j}', sens['stat_only'][j], True)} statistical. "
         "The systematics that limit it and every assumed number are listed below.</p>"
-        f"{extra}</section>"
+        + (f"<p>{_xsec_sentence(xsec)}</p>" if xsec.get("available") else "")
+        + f"{extra}</section>"
     )
 
 
@@ -508,7 +687,8 @@ def _html(s: dict) -> str:
         _headline(s),
         "<nav><a href='#sensitivity'>precision vs exposure</a><a href='#assumptions'>assumptions</a>"
         "<a href='#events'>expected events</a><a href='#impacts'>systematics</a>"
-        "<a href='#propagation'>CEvNS detectors</a><a href='#validation'>validation</a>"
+        "<a href='#propagation'>CEvNS detectors</a><a href='#response'>detector response</a>"
+        "<a href='#validation'>validation</a>"
         "<a href='#configuration'>configuration</a></nav>",
         _sensitivity_section(s),
         _assumptions_section(s),
@@ -530,6 +710,7 @@ def _html(s: dict) -> str:
         parts.append(_figure(fig))
     parts.append(_impacts_section(s))
     parts.append(_propagation_section(s))
+    parts.append(_optics_section(s))
     parts.append(_validation_section(s))
     parts.append(
         "<h2 id='configuration'>Configuration</h2>"
@@ -570,6 +751,8 @@ def _impacts_section(s: dict) -> str:
 
 
 def _propagation_section(s: dict) -> str:
+    years = s["sensitivity"]["years"]
+    j = max(range(len(years)), key=years.__getitem__)  # the largest exposure
     rows = []
     for name, r in s["propagation"].items():
         rows.append(
@@ -588,9 +771,174 @@ def _propagation_section(s: dict) -> str:
         "&plusmn; projected",
     ]
     return (
-        "<h2 id='propagation'>What it means for the CEvNS detectors</h2>"
+        "<h2 id='propagation'>What it means for COHERENT's CEvNS measurements</h2>"
+        + _cevns_xsec_section(s)
+        + "<h3>Predicted CEvNS event counts (detector presets csi and lar)</h3>"
+        "<p>The CEvNS events the presets <code>csi</code> and <code>lar</code> (CsI[Na] and CENNS-10 with their "
+        "released response chains) expect per SNS-year, and their flux uncertainty today and after this "
+        f"detector's measurement at {_span(f'sensitivity.years.{j}', s['sensitivity']['years'][j])} SNS-years.</p>"
         + _table(header, rows)
         + _figure("fig7_propagation")
+    )
+
+
+def _xsec_label(dataset: str) -> str:
+    """A reader's name for a COHERENT data set."""
+    return {"coherent-csi-2021": "CsI[Na] 2021", "coherent-lar-2020": "LAr CENNS-10 2020"}.get(dataset, dataset)
+
+
+def _cevns_xsec_section(s: dict) -> str:
+    x = s.get("cevns_xsec_propagation") or {"available": False, "reason": "not computed"}
+    head = "<h3 id='cevns-xsec'>CEvNS cross section of the CsI and LAr data sets</h3>"
+    if not x["available"]:
+        return (
+            head + "<p class='missing'>This part needs COHERENT's public data releases (CsI[Na], arXiv:2110.07730; "
+            f"LAr, Zenodo 10.5281/zenodo.3903810), which could not be read: {html.escape(x['reason'])}.</p>"
+        )
+    rows = []
+    for i, r in enumerate(x["rows"]):
+        k = f"cevns_xsec_propagation.rows.{i}"
+        cls = " class='signal'" if r["years"] == 2.0 else ""
+        rows.append(
+            f"<tr{cls}><td>{html.escape(_xsec_label(r['dataset']))}</td><td>{html.escape(r['flux_constraint'])}</td>"
+            f"{_num(f'{k}.flux_uncertainty', r['flux_uncertainty'], True)}{_num(f'{k}.cevns_xsec', r['cevns_xsec'])}"
+            f"{_num(f'{k}.cevns_xsec_uncertainty', r['cevns_xsec_uncertainty'], True)}</tr>"
+        )
+    note = (
+        ""
+        if x["follows_report_options"]
+        else "<p>These fits use the detector file's own facility and default systematics, not the facility, "
+        "neutrino yield, systematics or radiative-correction options this report was run with.</p>"
+    )
+    return (
+        head + f"<p>{_xsec_sentence(x)} Each public data set (CsI[Na]: arXiv:2110.07730; LAr CENNS-10 analysis A: "
+        "arXiv:2006.12659) is fitted for the CEvNS cross section relative to the Standard Model, "
+        "&sigma;<sub>CEvNS</sub>/&sigma;<sub>SM</sub>, with its own nuisances: with today's flux prior, jointly "
+        f"with the expected (Asimov) data of <b>{html.escape(x['d2o_detector'])}</b> (whose data then measure the "
+        "flux; beam-power accounting shared), and with the flux known exactly (the floor set by the CEvNS data "
+        "themselves).</p>"
+        + note
+        + _figure("fig8_cevns_xsec")
+        + _table(
+            ["data set", "flux constraint", "flux &plusmn;", "&sigma;/&sigma;<sub>SM</sub> fitted", "&plusmn;"], rows
+        )
+    )
+
+
+def _xsec_sentence(x: dict) -> str:
+    """The data sets' CEvNS cross-section uncertainty today and after 2 SNS-years of this detector (one sentence)."""
+    parts = []
+    for d in x["datasets"]:
+        idx = {r["flux_constraint"]: i for i, r in enumerate(x["rows"]) if r["dataset"] == d}
+        today = next(i for c, i in idx.items() if c.startswith("today"))
+        two = next((i for i, r in enumerate(x["rows"]) if r["dataset"] == d and r["years"] == 2.0), None)
+        if two is None:
+            continue
+        k = "cevns_xsec_propagation.rows"
+        parts.append(
+            f"{html.escape(_xsec_label(d))}: from "
+            f"{_span(f'{k}.{today}.cevns_xsec_uncertainty', x['rows'][today]['cevns_xsec_uncertainty'], True)} "
+            f"today to {_span(f'{k}.{two}.cevns_xsec_uncertainty', x['rows'][two]['cevns_xsec_uncertainty'], True)}"
+        )
+    if not parts:
+        return ""
+    return (
+        "The uncertainty of the fitted CEvNS cross section after 2 SNS-years of this detector: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def _optics_section(s: dict) -> str:
+    o = s.get("optics") or {"included": False, "reason": "not computed"}
+    head = "<h2 id='response'>Detector response from the optical model</h2>"
+    if not o["included"]:
+        return head + f"<p>{html.escape(o['reason'][0].upper() + o['reason'][1:])}.</p>"
+    a = o["analysis_response"]
+    m = o["michel"]
+    ly = o["light_yield_pe_per_MeV"]
+    if a["model"] == "analytic":
+        uses = (
+            f"The analysis above assumes the analytic response of the detector file, "
+            f"{_span('optics.analysis_response.light_yield_pe_per_MeV', a['light_yield_pe_per_MeV'])} PE/MeV "
+            f"(see the assumptions): the optical model gives "
+            f"{_span('optics.derived_over_analysis_light_yield', o['derived_over_analysis_light_yield'])} times that, "
+            "and a resolution set by where in the vessel the light is made. Set <code>[response] model = "
+            '"optical"</code> in the detector file to use the derived response in the fit.'
+        )
+    elif a["model"] == "optical":
+        uses = 'The analysis above uses this derived response (<code>[response] model = "optical"</code>).'
+    else:
+        uses = f"The analysis above uses a <code>{html.escape(a['model'])}</code> response, not this one."
+    fast = (
+        '<p><i>Reduced statistics</i> (<code>optics_statistics="fast"</code>): the numbers carry larger Monte '
+        "Carlo errors than a full report's.</p>"
+        if o["statistics"] != "full"
+        else ""
+    )
+    analytic = a["model"] == "analytic"
+
+    def row(label: str, key: str, value: float, analysis_key: str | None = None, unit: str = "") -> str:
+        other = (
+            _num(f"optics.analysis_response.{analysis_key}", a[analysis_key])
+            if analytic and analysis_key
+            else "<td class='num'>&ndash;</td>"
+        )
+        return f"<tr><td>{label}</td>{_num(f'optics.{key}', value)}{other}<td>{unit}</td></tr>"
+
+    rows = [
+        row("light yield, electrons uniform in the D2O", "light_yield_pe_per_MeV", ly, "light_yield_pe_per_MeV",
+            "PE/MeV"),
+        row("light yield at the centre", "light_yield_center_pe_per_MeV", o["light_yield_center_pe_per_MeV"],
+            unit="PE/MeV"),
+        row("resolution &sigma;/E at 30 MeV", "resolution_at_30MeV", o["resolution_at_30MeV"], "resolution_at_30MeV"),
+        row(f"efficiency at 10 MeV above the {_span('optics.threshold_MeV', o['threshold_MeV'])} MeV threshold",
+            "threshold_efficiency_at_10MeV", o["threshold_efficiency_at_10MeV"]),
+        row("fraction of the PE from light made in the light water", "light_water_fraction",
+            o["light_water_fraction"]),
+    ]  # fmt: skip
+    cal = [
+        ("Michel electrons simulated (heavy and light water)", "michel.events_simulated", m["events_simulated"], ""),
+        ("of them in the heavy water (fitted)", "michel.events_in_d2o", m["events_in_d2o"], ""),
+        ("fitted light yield Y", "michel.light_yield_pe_per_MeV.value", m["light_yield_pe_per_MeV"]["value"], "PE/MeV"),
+        ("its error (with the scale factor)", "michel.light_yield_pe_per_MeV.error",
+         m["light_yield_pe_per_MeV"]["error"], "PE/MeV"),
+        ("its statistical error", "michel.light_yield_pe_per_MeV.statistical_error",
+         m["light_yield_pe_per_MeV"]["statistical_error"], "PE/MeV"),
+        ("derived light yield (electrons uniform in the D2O)", "michel.derived_light_yield_pe_per_MeV",
+         m["derived_light_yield_pe_per_MeV"], "PE/MeV"),
+        ("fitted / derived", "michel.fitted_over_derived_light_yield", m["fitted_over_derived_light_yield"], ""),
+        ("constant resolution term c", "michel.resolution.value", m["resolution"]["value"], ""),
+        ("p-value of the fit", "michel.p_value", m["p_value"], ""),
+        ("scale factor on the errors, max(1, &radic;(&chi;<sup>2</sup>/ndf))", "michel.scale_factor",
+         m["scale_factor"], ""),
+    ]  # fmt: skip
+    cal_rows = [f"<tr><td>{lab}</td>{_num(f'optics.{k}', v)}<td>{u}</td></tr>" for lab, k, v, u in cal]
+    esu = m["energy_scale_uncertainty"]
+    assumed = m.get("assumed_energy_scale_uncertainty")
+    against = (
+        f" (the fit above assumes {_span('optics.michel.assumed_energy_scale_uncertainty', assumed, True)})"
+        if assumed is not None
+        else ""
+    )
+    return (
+        head + f"<p>The light yield need not be assumed: the optical model of the module ("
+        f"{_span('optics.n_pmts', o['n_pmts'])} PMTs) derives <b>{_span('optics.light_yield_pe_per_MeV', ly)} "
+        f"PE/MeV</b> for electrons uniform in the heavy water. {uses}</p>"
+        + fast
+        + _table(["quantity", "optical model", "analysis response", "unit"], rows)
+        + "".join(_figure(f) for f in ("fig9_pe_map", "fig10_resolution", "fig11_threshold_efficiency"))
+        + "<h3 id='michel'>Michel-electron calibration closure</h3>"
+        f"<p>Stopped cosmic muons give Michel electrons up to 52.8 MeV in the running detector. Simulated through "
+        f"the same optical model (seed {_span('optics.michel.seed', m['seed'])}) and fitted with one Gaussian "
+        "response, they return the light yield the model derives to "
+        f"{_span('optics.michel.fitted_over_derived_light_yield', m['fitted_over_derived_light_yield'])} "
+        f"(fitted / derived); the calibration would set the energy-scale uncertainty to "
+        f"<b>{_span('optics.michel.energy_scale_uncertainty', esu, True)}</b>{against}. A low p-value means one "
+        "Gaussian does not describe the position-dependent light collection; the errors are then scaled up "
+        "(Particle Data Group convention).</p>"
+        + _table(["quantity", "value", "unit"], cal_rows)
+        + _figure("fig12_michel_closure")
     )
 
 
