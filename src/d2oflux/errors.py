@@ -121,7 +121,7 @@ def read_text_file(path: object, what: str, expected: str = "") -> str:
     return text
 
 
-def strict_json(obj: object) -> str:
+def strict_json(obj: object, indent: int | None = None) -> str:
     """``json.dumps`` that refuses NaN and infinities, naming the first non-finite entry."""
     import json
 
@@ -131,7 +131,7 @@ def strict_json(obj: object) -> str:
             f"result '{bad[0] or '(top level)'}' is not finite ({bad[1]}): the inputs are outside the range "
             "where the computation is meaningful"
         )
-    return json.dumps(obj, allow_nan=False)
+    return json.dumps(obj, allow_nan=False, indent=indent)
 
 
 def _first_non_finite(obj: object, where: str) -> tuple[str, object] | None:

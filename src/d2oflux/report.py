@@ -18,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from .analysis.sensitivity import REFERENCES
-from .errors import ConfigError, check_seed
+from .errors import ConfigError, check_seed, strict_json
 
 FIGURES = {
     "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
@@ -176,7 +176,7 @@ def make_report(
         "propagation": sens["propagation"],
         "cevns_xsec_propagation": xsec,
         "optics": optics_part,
-        "toys": {"years": 1.0, **toys.to_dict()},
+        "toys": _toys_summary(toys),
     }
     summary["configuration"]["facility_beam"] = _facility_beam(src.facility)
     if resp is not None:
@@ -198,7 +198,7 @@ def make_report(
         if resp is not None:
             _optics_figures(tmp, resp, cal, optics_part["threshold_MeV"])
         steps.update(2)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        (tmp / "summary.json").write_text(strict_json(summary, indent=1), encoding="utf-8")
         (tmp / "report.html").write_text(_html(summary), encoding="utf-8")
     steps.update()
     steps.close()
@@ -942,8 +942,24 @@ def _optics_section(s: dict) -> str:
     )
 
 
+def _toys_summary(toys) -> dict:
+    """The validation toys for summary.json; their statistics are withheld (null) unless the toys are valid."""
+    d = {"years": 1.0, **toys.to_dict()}
+    if not toys.valid:  # fewer than 99 % converged: no summary (see d2oflux.analysis.toys)
+        d.update({k: None for k, v in d.items() if isinstance(v, float) and k not in ("years", "converged_fraction")})
+    return d
+
+
 def _validation_section(s: dict) -> str:
     t = s["toys"]
+    if not t["valid"]:
+        return (
+            "<h2 id='validation'>Validation</h2><p class='warning'>Only "
+            f"{_span('toys.converged_fraction', t['converged_fraction'], True)} of the "
+            f"{_span('toys.ntoys', t['ntoys'])} pseudo-experiments converged (at least 99 % are needed): the "
+            "validation statistics are withheld. The likelihood of this configuration is not well behaved "
+            "(see the fit-health checks of <code>d2oflux toys</code>).</p>"
+        )
     rows = [
         f"<tr><td>{label}</td>{_num(f'toys.{k}', t[k])}{_num(f'toys.{k}_error', t[f'{k}_error'])}"
         f"<td class='num'>{expected}</td></tr>"
