@@ -952,7 +952,7 @@ def _toys_summary(toys) -> dict:
 
 def _validation_section(s: dict) -> str:
     t = s["toys"]
-    if not t["valid"]:
+    if not t.get("valid", True):
         return (
             "<h2 id='validation'>Validation</h2><p class='warning'>Only "
             f"{_span('toys.converged_fraction', t['converged_fraction'], True)} of the "
