@@ -38,8 +38,8 @@ from ..errors import ConfigError, suggest
 from ..rates import expect, registry_options
 from ..source import Exposure, Source
 from ..xsec import available_channels, cross_sections_for_target
-from .channels import ChannelModel, model_for
 from .geometry import require_geometry
+from .kinematics import ChannelModel, model_for
 from .spectra import FlavourSpectrum
 
 #: Output formats by file suffix.

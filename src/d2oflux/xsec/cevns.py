@@ -34,15 +34,15 @@ Helm vs Klein-Nystrand difference alone is 1.1-2.2 % at 30 MeV for Na, Ar, I, Cs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import spherical_jn
 
 from d2oflux.constants import ATOMIC_MASS_UNIT_MEV, G_F_MEV2, HBARC_MEV_CM, HBARC_MEV_FM, SIN2_THETA_W_ZERO
-from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection
-from d2oflux.xsec.tables import as_energy_array, check_below, check_edges, grid_cdf_lookup
+from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection, as_energy_array, check_below, grid_cdf_lookup
+from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 
 #: Helm / Lewin-Smith parameters [fm] (Lewin & Smith 1996).
 HELM_C_SLOPE, HELM_C_OFFSET, HELM_A, HELM_S = 1.23, -0.60, 0.52, 0.9
@@ -262,16 +262,13 @@ class CEvNSCrossSection(CrossSection):
         T = Tm[:, None] * x[None, :]
         return Tm * (self._iso_dsdT(np.broadcast_to(E[:, None], T.shape), T, M, A, Qw) @ w)
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        E = as_energy_array(E_MeV)
-        check_below(E, self.E_max_MeV, self.name)
-        flat = np.atleast_1d(E).ravel()
+    def _sigma(self, flat: np.ndarray) -> np.ndarray:
         out = np.zeros(flat.shape)
         ok = flat > _E_MIN_MEV
         if ok.any():
             for ab, M, A, Qw in self._iso:
                 out[ok] += ab * self._iso_sigma(flat[ok], M, A, Qw)
-        return out.reshape(E.shape) if E.ndim else out[0]
+        return out
 
     def recoil_T_max(self, E_MeV: ArrayLike) -> np.ndarray:
         """Largest recoil energy over the isotopes (that of the lightest) [MeV]."""
@@ -291,10 +288,7 @@ class CEvNSCrossSection(CrossSection):
         cum = np.concatenate([np.zeros((g.shape[0], 1)), np.cumsum(0.5 * (g[:, 1:] + g[:, :-1]) * du, axis=1)], 1)
         return logE, cum / cum[:, -1:]
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         out = np.zeros((E.size, edges.size - 1))
         ok = E > _E_MIN_MEV
         if ok.any():
@@ -306,3 +300,30 @@ class CEvNSCrossSection(CrossSection):
             cols = edges[None, :] * ((self.N_U - 1) / self.recoil_T_max(Eo))[:, None]
             out[ok] = np.clip(np.diff(grid_cdf_lookup(cdf, i, w, cols), axis=1), 0.0, None)
         return out
+
+
+# ------------------------------------------------------------------------------------------------
+# channels (d2oflux.xsec.channel): ``cevns_<Symbol>`` for every entry of NUCLEI
+# ------------------------------------------------------------------------------------------------
+#: NuHepMC process ID of ``cevns_<Symbol>``: 170 + the position of the symbol in NUCLEI.
+CEVNS_PROCESS_ID_BASE = 170
+
+
+@lru_cache(maxsize=64)
+def cevns_channel(symbol: str) -> Channel:
+    """The :class:`Channel` ``cevns_<symbol>`` (registered for every NUCLEI entry; built on demand, not
+    registered, for an isotope such as ``"Ge74"``)."""
+    keys = list(NUCLEI)
+    return Channel(
+        name=f"cevns_{symbol}",
+        target=f"nucleus:{symbol}",
+        flavours=SUPPORTED_FLAVOURS,
+        factory=lambda flavour, o16_model, **options: CEvNSCrossSection(symbol, flavour, **options),
+        final_state=f"nu {symbol} -> nu {symbol} (coherent elastic neutrino-nucleus scattering)",
+        process_id=CEVNS_PROCESS_ID_BASE + (keys.index(symbol) if symbol in keys else len(keys)),
+        plot_group="CEvNS",
+    )
+
+
+for _symbol in NUCLEI:
+    register_channel(cevns_channel(_symbol))
