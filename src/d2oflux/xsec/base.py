@@ -27,6 +27,9 @@ FLAVOUR_PDG: dict[str, int] = {
     "nu_tau": 16,
     "anti_nu_tau": -16,
 }
+#: The flavours d2oflux's cross sections and sources handle (piDAR: nu_mu, nu_e, anti-nu_mu; plus the
+#: anti-nu_e of mu- decay at rest): the one list of source flavours used across the package.
+SUPPORTED_FLAVOURS: tuple[str, ...] = ("nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu")
 
 
 class CrossSection(ABC):

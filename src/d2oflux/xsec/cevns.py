@@ -41,6 +41,7 @@ from numpy.typing import ArrayLike
 from scipy.special import spherical_jn
 
 from d2oflux.constants import ATOMIC_MASS_UNIT_MEV, G_F_MEV2, HBARC_MEV_CM, HBARC_MEV_FM, SIN2_THETA_W_ZERO
+from d2oflux.elements import ELEMENTS, PURE_ISOTOPES
 from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection, as_energy_array, check_below, grid_cdf_lookup
 from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 
@@ -96,38 +97,12 @@ def _iso(Z: int, As: dict[int, float]) -> tuple[Isotope, ...]:
     return tuple(Isotope(Z, A - Z, ab) for A, ab in As.items())
 
 
-#: Natural isotopic compositions (IUPAC/CIAAW 2013, Meija et al., Pure Appl. Chem. 88, 293 (2016)).
-#: Argon is atmospheric argon. Plain-isotope entries (e.g. "Ar40") are pure.
+#: Target nuclei: every element of :mod:`d2oflux.elements` with its natural isotopic composition (IUPAC/CIAAW
+#: 2013, Meija et al., Pure Appl. Chem. 88, 293 (2016); argon is atmospheric argon), then the pure isotopes
+#: (e.g. "Ar40") of :data:`d2oflux.elements.PURE_ISOTOPES`.
 NUCLEI: dict[str, Nucleus] = {
-    "Na": Nucleus("Na", _iso(11, {23: 1.0})),
-    "I": Nucleus("I", _iso(53, {127: 1.0})),
-    "Cs": Nucleus("Cs", _iso(55, {133: 1.0})),
-    "Ar": Nucleus("Ar", _iso(18, {36: 0.003336, 38: 0.000629, 40: 0.996035})),
-    "Ge": Nucleus("Ge", _iso(32, {70: 0.2052, 72: 0.2745, 73: 0.0776, 74: 0.3652, 76: 0.0775})),
-    "O": Nucleus("O", _iso(8, {16: 0.99757, 17: 0.00038, 18: 0.00205})),
-    "C": Nucleus("C", _iso(6, {12: 0.9893, 13: 0.0107})),
-    "Xe": Nucleus(
-        "Xe",
-        _iso(
-            54,
-            {
-                124: 0.000952,
-                126: 0.000890,
-                128: 0.019102,
-                129: 0.264006,
-                130: 0.040710,
-                131: 0.212324,
-                132: 0.269086,
-                134: 0.104357,
-                136: 0.088573,
-            },
-        ),
-    ),
-    "Na23": Nucleus("Na23", _iso(11, {23: 1.0})),
-    "I127": Nucleus("I127", _iso(53, {127: 1.0})),
-    "Cs133": Nucleus("Cs133", _iso(55, {133: 1.0})),
-    "Ar40": Nucleus("Ar40", _iso(18, {40: 1.0})),
-    "O16": Nucleus("O16", _iso(8, {16: 1.0})),
+    **{sym: Nucleus(sym, _iso(el.Z, dict(el.abundances))) for sym, el in ELEMENTS.items()},
+    **{sym: Nucleus(sym, _iso(ELEMENTS[el].Z, {A: 1.0})) for sym, (el, A) in PURE_ISOTOPES.items()},
 }
 
 

@@ -20,11 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from d2oflux.xsec.base import CrossSection
-
-#: Flavours the cross-section registry knows (piDAR plus the mu- DAR anti-nu_e); the one list of
-#: source flavours used across d2oflux.
-SUPPORTED_FLAVOURS: tuple[str, ...] = ("nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu")
+from d2oflux.xsec.base import SUPPORTED_FLAVOURS, CrossSection
 
 #: Figure groups in the order a reader looks for them (signal first); a channel names one as ``plot_group``.
 PLOT_GROUPS: tuple[str, ...] = (

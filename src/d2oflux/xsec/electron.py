@@ -144,7 +144,8 @@ class NuElectronES(CrossSection):
 
     Parameters
     ----------
-    flavour : {"nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu"}
+    flavour : str
+        One of :data:`~d2oflux.xsec.base.SUPPORTED_FLAVOURS`.
     radiative_corrections : bool
         BKS/Marciano-Parsa electroweak + QED corrections (default True), else tree level.
     sin2_theta_w : float, optional
