@@ -66,6 +66,10 @@ class Channel:
         One of :data:`PLOT_GROUPS` (figures and report tables group and order channels by it).
     o16_model_dependent : bool
         Whether the factory uses ``o16_model`` (only then does the cache key include it).
+    run_options : tuple of str
+        Factory keywords the rate engine sets for each run (:func:`d2oflux.rates.registry_options`):
+        ``"capture_probability"`` (the detector's neutron-capture probability on d) and
+        ``"radiative_correction"`` (``False`` when the run turns radiative corrections off).
     """
 
     name: str
@@ -79,6 +83,7 @@ class Channel:
     label: str = ""
     plot_group: str = "other"
     o16_model_dependent: bool = False
+    run_options: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:

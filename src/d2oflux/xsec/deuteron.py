@@ -518,6 +518,7 @@ register_channel(
         nuisances=("xsec_nud", "deuteron_count", "xsec_nud_radiative"),
         label=r"$\nu_e d \to e^- p p$ (signal)",
         plot_group="signal",
+        run_options=("radiative_correction",),
     )
 )
 register_channel(
@@ -532,6 +533,7 @@ register_channel(
         nuisances=("xsec_nud", "deuteron_count", "xsec_nud_radiative"),
         label=r"$\bar\nu_e d$ CC",
         plot_group="other reactions on deuterons",
+        run_options=("radiative_correction",),
     )
 )
 register_channel(
@@ -546,5 +548,6 @@ register_channel(
         nuisances=("xsec_nud", "deuteron_count"),
         label=r"NC on $d$",
         plot_group="other reactions on deuterons",
+        run_options=("capture_probability",),
     )
 )
