@@ -148,3 +148,27 @@ def test_toy_reaction_reaches_rates_workspace_and_generator(toy_channel, tmp_pat
 def test_unregistered_toy_is_gone():
     assert TOY not in registered_channels()
     assert all(x.name != TOY for x in cross_sections_for_target("o16", "nu_mu"))
+
+
+def test_public_methods_check_arguments_and_apply_the_threshold():
+    """The template of CrossSection: subclasses implement _sigma/_visible_spectrum only (analytic toy)."""
+    xs = ToyCrossSection("nu_mu")
+    np.testing.assert_array_equal(xs.sigma([10.0, 15.0, 20.0]), [0.0, 0.0, SIGMA0_CM2])
+    assert xs.sigma(20.0) == SIGMA0_CM2  # a scalar in, a scalar out
+    vis = xs.visible_spectrum([10.0, 20.0], [0.0, 5.0, 10.0])
+    np.testing.assert_array_equal(vis, [[0.0, 0.0], [0.0, 1.0]])  # below threshold: no row
+    with pytest.raises(ValueError, match="NaN"):
+        xs.sigma([np.nan])
+    with pytest.raises(ValueError, match="T_edges_MeV"):
+        xs.visible_spectrum([20.0], [1.0, 0.0])
+
+
+def test_immutable_objects_still_copy_and_pickle():
+    import copy
+    import pickle
+
+    xs = cross_sections_for_target("electron", "nu_e")[0]
+    for clone in (pickle.loads(pickle.dumps(xs)), copy.deepcopy(xs)):
+        np.testing.assert_array_equal(clone.sigma([10.0, 30.0]), xs.sigma([10.0, 30.0]))
+        with pytest.raises(AttributeError):
+            clone.name = "other"
