@@ -102,10 +102,17 @@ def test_same_seed_same_bytes(written, tmp_path, fmt):
     again = tmp_path / f"again.{fmt}"
     kw = dict(n_events=200, per_channel=True, channels=MIX, chunk_size=300, progress=False)
     generate(DET, SRC, None, seed=5, output=again, **kw)
-    assert digest(again) == digest(written[fmt][0])
     other = tmp_path / f"other.{fmt}"
     generate(DET, SRC, None, seed=6, output=other, **kw)
-    assert digest(other) != digest(again)
+    if fmt == "root":  # ROOT records carry their write time (uproot cannot pin it): compare the content
+        ref, got, oth = (read_events(p) for p in (written[fmt][0], again, other))
+        assert got["run"] == ref["run"]
+        for name in (*PARQUET_COLUMNS, "fs_offsets", *(f"fs_{k}" for k in FS_FIELDS)):
+            assert np.array_equal(got[name], ref[name]), name
+        assert not np.array_equal(oth["nu_energy_MeV"], got["nu_energy_MeV"])
+    else:
+        assert digest(again) == digest(written[fmt][0])
+        assert digest(other) != digest(again)
     assert files(tmp_path) == sorted([again.name, other.name])  # no temporary files left
 
 

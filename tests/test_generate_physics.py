@@ -15,11 +15,10 @@ from scipy import integrate, stats
 
 from d2oflux import constants as c
 from d2oflux.detector import load_detector
-from d2oflux.generate.channels import M_O16_MEV, sample_gt_angle
 from d2oflux.generate.core import draw_counts
 from d2oflux.generate.events import ChunkSampler
 from d2oflux.generate.geometry import inside, sample_vertices
-from d2oflux.generate.kinematics import linear_cos_bin_probability
+from d2oflux.generate.kinematics import M_O16_MEV, linear_cos_bin_probability, sample_gt_angle
 from d2oflux.generate.plan import make_plan
 from d2oflux.rates import expect
 from d2oflux.source import Exposure, Source, load_facility, spectrum_pdf

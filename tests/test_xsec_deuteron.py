@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import simpson
 
+from d2oflux.source import PIDAR_FLAVOURS
 from d2oflux.xsec.deuteron import (
     DEFAULT_ND_CAPTURE_PROBABILITY,
     Q_CC_MEV,
@@ -126,7 +127,7 @@ def test_nuebar_cc():
 
 
 def test_nc_gamma_rows_sum_to_capture_probability():
-    for fl in ("nu_e", "nu_mu", "anti_nu_mu"):
+    for fl in PIDAR_FLAVOURS:
         x = DeuteronNC(fl)
         assert x.name == "nc_d" and x.flavour == fl and x.visible_particle == "gamma"
         P = x.visible_spectrum([2.0, 30.0], np.linspace(0, 10, 21))

@@ -7,10 +7,11 @@ import pytest
 from scipy.integrate import simpson
 
 from d2oflux.constants import G_F_MEV2, HBARC_MEV_CM, M_E_MEV
+from d2oflux.xsec.base import SUPPORTED_FLAVOURS
 from d2oflux.xsec.electron import NuElectronES, T_max, electron_cos_theta
 from d2oflux.xsec.tables import read_snowglobes_xsec
 
-FLAVOURS = ("nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu")
+FLAVOURS = SUPPORTED_FLAVOURS
 S2 = 0.23857
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from d2oflux.constants import M_E_MEV
+from d2oflux.xsec.base import SUPPORTED_FLAVOURS
 from d2oflux.xsec.oxygen import (
     DEFAULT_NC_O16_GAMMA_PROBABILITY,
     E_TH_NUEBAR_O16_MEV,
@@ -72,7 +73,7 @@ def test_tomas_angular_distribution():
 
 
 def test_nc_o16():
-    for fl in ("nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu"):
+    for fl in SUPPORTED_FLAVOURS:
         x = O16NC(fl)
         assert x.name == "nc_o16" and x.visible_particle == "gamma"
         tag = {"nu_e": "nue", "anti_nu_e": "nuebar", "nu_mu": "numu", "anti_nu_mu": "numubar"}[fl]

@@ -4,10 +4,11 @@ Target species (the ``target`` of :class:`d2oflux.xsec.base.CrossSection`):
 ``deuteron``, ``proton`` (free hydrogen nuclei, for IBD), ``o16``, ``electron`` and
 ``nucleus:<Symbol>`` (one per element, for CEvNS).
 
-Atomic masses: IUPAC/CIAAW standard atomic weights (2021), except the isotopes 1H and 2H (AME2020,
-M. Wang et al., Chinese Phys. C 45, 030003 (2021)). With O = 15.9994 u, pure D2O has a molar mass of
-20.0276 g/mol as PHYSICS.md section 4 gives. Oxygen is counted as 16O, one per oxygen atom (natural
-oxygen is 99.76 % 16O, CIAAW; the 0.24 % of 17O and 18O is neglected).
+Atomic masses: the element table :mod:`d2oflux.elements` (IUPAC/CIAAW standard atomic weights (2021),
+except the isotopes 1H and 2H: AME2020, M. Wang et al., Chinese Phys. C 45, 030003 (2021)). With
+O = 15.9994 u, pure D2O has a molar mass of 20.0276 g/mol as PHYSICS.md section 4 gives. Oxygen is
+counted as 16O, one per oxygen atom (natural oxygen is 99.76 % 16O, CIAAW; the 0.24 % of 17O and 18O
+is neglected).
 """
 
 from __future__ import annotations
@@ -15,19 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .constants import AVOGADRO
+from .elements import ELEMENTS, ISOTOPE_ATOMS
 from .errors import ConfigError, suggest
 
-#: Molar masses [g/mol] and atomic numbers. Sources in the module docstring.
+#: Molar masses [g/mol] and atomic numbers of the atoms a material is made of (the isotopes 1H and 2H, and
+#: every element of :mod:`d2oflux.elements`, which cites the sources).
 ATOMS: dict[str, tuple[float, int]] = {
-    "H1": (1.00782503, 1),  # AME2020
-    "H2": (2.01410178, 1),  # AME2020 (deuterium)
-    "C": (12.011, 6),
-    "O": (15.9994, 8),
-    "Na": (22.98976928, 11),
-    "Ar": (39.948, 18),
-    "Ge": (72.630, 32),
-    "I": (126.90447, 53),
-    "Cs": (132.90545196, 55),
+    **ISOTOPE_ATOMS,
+    **{sym: (el.atomic_weight, el.Z) for sym, el in ELEMENTS.items()},
 }
 
 

@@ -13,7 +13,7 @@ share a colour with another reaction are hatched in filled plots and dashed in l
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib as mpl
@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 
 from . import constants as c
 from .source import TimingModel, spectrum_pdf
+from .xsec.channel import PLOT_GROUPS, registered_channels
 
 #: Petroff (2021), arXiv:2107.02270, Table 1: the 10-colour accessible sequence, in order.
 PETROFF10 = (
@@ -73,31 +74,43 @@ CEVNS_STYLE: dict[str, ChannelStyle] = {
 }
 
 FLAVOUR_LABEL = {"nu_mu": r"$\nu_\mu$", "nu_e": r"$\nu_e$", "anti_nu_mu": r"$\bar\nu_\mu$", "anti_nu_e": r"$\bar\nu_e$"}
-CHANNEL_LABEL = {
-    "nue_d_cc": r"$\nu_e d \to e^- p p$ (signal)",
-    "nuebar_d_cc": r"$\bar\nu_e d$ CC",
-    "nc_d": r"NC on $d$",
-    "nue_o16_cc": r"$\nu_e\,^{16}$O CC",
-    "nuebar_o16_cc": r"$\bar\nu_e\,^{16}$O CC",
-    "nc_o16": r"NC on $^{16}$O",
-    "es_nue": r"$\nu_e e$ ES",
-    "es_nuebar": r"$\bar\nu_e e$ ES",
-    "es_numu": r"$\nu_\mu e$ ES",
-    "es_anumu": r"$\bar\nu_\mu e$ ES",
-    "ibd_h": r"IBD on H",
-    "steady_state": "steady state (cosmic)",
-    "beam_neutrons": "beam neutrons",
-}
-#: Reaction families in the order a reader looks for them: the signal first, backgrounds last.
-FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("signal", ("nue_d_cc",)),
-    ("other reactions on deuterons", ("nuebar_d_cc", "nc_d")),
-    ("reactions on 16O", ("nue_o16_cc", "nuebar_o16_cc", "nc_o16")),
-    ("neutrino-electron elastic scattering", ("es_nue", "es_nuebar", "es_numu", "es_anumu")),
-    ("inverse beta decay on hydrogen", ("ibd_h",)),
-    ("CEvNS", ()),  # cevns_<Symbol>, any nucleus
-    ("non-neutrino backgrounds", ("steady_state", "beam_neutrons")),
-)
+#: Labels of the samples that are not reactions (reactions take theirs from their registered Channel).
+BACKGROUND_LABEL = {"steady_state": "steady state (cosmic)", "beam_neutrons": "beam neutrons"}
+
+
+class _ChannelLabels(Mapping):
+    """Sample name -> figure label: the registered :class:`~d2oflux.xsec.channel.Channel` ``label`` of a
+    reaction (read at each look-up, so channels registered later have theirs), else :data:`BACKGROUND_LABEL`."""
+
+    def __getitem__(self, name: str) -> str:
+        channel = registered_channels().get(name)
+        if channel is not None and channel.label:
+            return channel.label
+        return BACKGROUND_LABEL[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (n for n, ch in registered_channels().items() if ch.label)
+        yield from BACKGROUND_LABEL
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+CHANNEL_LABEL: Mapping[str, str] = _ChannelLabels()
+#: Reaction families in the order a reader looks for them (the channel's ``plot_group``): the signal first,
+#: backgrounds last.
+FAMILY_NAMES: tuple[str, ...] = (*PLOT_GROUPS, "non-neutrino backgrounds")
+
+
+def families() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``(family, member channels)`` in :data:`FAMILY_NAMES` order, members in registration order."""
+    groups: dict[str, list[str]] = {f: [] for f in FAMILY_NAMES}
+    for name, channel in registered_channels().items():
+        groups.setdefault(channel.plot_group, []).append(name)
+    groups["non-neutrino backgrounds"] = list(BACKGROUND_LABEL)
+    return tuple((f, tuple(m)) for f, m in groups.items())
+
+
 #: Readable names of the likelihood's nuisance parameters (d2oflux.analysis.model).
 NUISANCE_LABEL = {
     "xsec_nud": r"$\nu d$ cross section",
@@ -113,22 +126,22 @@ NUISANCE_LABEL = {
 
 
 def family_of(channel: str) -> str:
-    """The family (see :data:`FAMILIES`) of a channel name; ``"other"`` for an unknown one."""
+    """The family (see :func:`families`) of a channel name; ``"other"`` for an unknown one."""
     base = channel.split("@")[0]
     if base.startswith("cevns_"):
         return "CEvNS"
-    for family, members in FAMILIES:
+    for family, members in families():
         if base in members:
             return family
     return "other"
 
 
 def channel_sort_key(channel: str) -> tuple[int, int, str]:
-    """Sort key putting channels in :data:`FAMILIES` order (signal first), then by name."""
+    """Sort key putting channels in :func:`families` order (signal first), then by name."""
     base = channel.split("@")[0]
-    names = [f for f, _ in FAMILIES]
+    names = [f for f, _ in families()]
     family = family_of(channel)
-    members = dict(FAMILIES).get(family, ())
+    members = dict(families()).get(family, ()) if family != "CEvNS" else ()
     return (
         names.index(family) if family in names else len(names),
         members.index(base) if base in members else 99,

@@ -26,7 +26,7 @@ import numpy as np
 from .detector import Detector
 from .response import Response
 from .source import Exposure, Source
-from .xsec import cross_sections_for_target
+from .xsec import cross_sections_for_target, registered_channels
 from .xsec.base import CrossSection
 
 
@@ -143,13 +143,19 @@ class Expectation:
 
 
 def registry_options(detector: Detector, radiative_corrections: bool = True) -> dict[str, dict]:
-    """Channel options of the cross-section registry for a detector: its neutron-capture probability on d
-    (:func:`d2oflux.backgrounds.nd_capture_probability`) and, if off, no radiative correction on nu-d CC."""
+    """Channel options of the cross-section registry for a detector and run, for every channel that names them
+    in its ``run_options``: the detector's neutron-capture probability on d
+    (:func:`d2oflux.backgrounds.nd_capture_probability`) and, if off, no radiative correction."""
     from .backgrounds import nd_capture_probability
 
-    options: dict[str, dict] = {"nc_d": {"capture_probability": nd_capture_probability(detector)}}
+    run: dict[str, object] = {"capture_probability": nd_capture_probability(detector)}
     if not radiative_corrections:
-        options.update({"nue_d_cc": {"radiative_correction": False}, "nuebar_d_cc": {"radiative_correction": False}})
+        run["radiative_correction"] = False
+    options: dict[str, dict] = {}
+    for name, channel in registered_channels().items():
+        opts = {key: run[key] for key in channel.run_options if key in run}
+        if opts:
+            options[name] = opts
     return options
 
 

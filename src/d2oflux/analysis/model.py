@@ -15,7 +15,8 @@ interest ``flux_norm`` (the neutrinos per proton per flavour relative to the fac
 and the common systematics ``pot``, ``efficiency``, ``energy_scale``, ``energy_resolution``. Reactions on
 deuterons share ``xsec_nud`` and ``deuteron_count``; the CC ones also ``xsec_nud_radiative`` (KRV versus
 Fukugita-Kubota, when the radiative correction is on); nu_e 16O CC has ``o16_model`` (Kolbe -> Nakazato
-as a shape and rate variation, scaled by ``systematics.o16_model``, mirrored for the other side); other
+as a shape and rate variation, scaled by ``systematics.o16_model``, mirrored for the other side): each
+channel names these in its registered :class:`~d2oflux.xsec.channel.Channel` (``nuisances``); other
 reactions ``xsec_<channel>`` with their cross section's uncertainty times ``systematics.other_cross_sections``.
 ``steady_state`` has the free ``steady_norm``; ``beam_neutrons`` has ``beam_neutron_norm``. Sizes come from
 the detector's ``[systematics]`` and ``[backgrounds]`` tables, after a systematics profile
@@ -34,12 +35,13 @@ from ..errors import ConfigError
 from ..rates import Expectation, expect
 from ..source import Exposure, Source
 from ..systematics import SystematicsProfile, apply_profile, load_profile
+from ..xsec.channel import get_channel
 from .likelihood import NumpyModel
 
 POI = "flux_norm"
-DEUTERON_CHANNELS = ("nue_d_cc", "nc_d", "nuebar_d_cc")
-DEUTERON_CC_CHANNELS = ("nue_d_cc", "nuebar_d_cc")
 SIGNAL = "nue_d_cc"
+#: Nuisances a :class:`~d2oflux.xsec.channel.Channel` may name in ``nuisances`` (sizes from ``[systematics]``).
+CHANNEL_NUISANCES = ("xsec_nud", "deuteron_count", "xsec_nud_radiative", "o16_model")
 #: Parameters with no constraint term.
 FREE_PARAMETERS = (POI, "steady_norm")
 
@@ -172,18 +174,24 @@ def build_model(
             if syst.resolution_constant > 0
             else None,
         ]
-        if ch in DEUTERON_CHANNELS:
-            mods.append(_normsys("xsec_nud", syst.nud_cross_section))
-            mods.append(_normsys("deuteron_count", syst.deuteron_count))
-            if rc and ch in DEUTERON_CC_CHANNELS:
-                mods.append(_normsys("xsec_nud_radiative", syst.radiative_correction))
-        elif ch == "nue_o16_cc":
-            if syst.o16_model > 0:
-                shift = syst.o16_model * (alt.in_window(ch) - counts)
-                mods.append(
-                    _histosys("o16_model", np.clip(counts + shift, 0, None), np.clip(counts - shift, 0, None), flat)
-                )
-        elif rel_unc.get(ch, 0) > 0:
+        nuisances = channel.nuisances if (channel := get_channel(ch)) is not None else ()
+        for nuisance in nuisances:
+            if nuisance == "xsec_nud":
+                mods.append(_normsys("xsec_nud", syst.nud_cross_section))
+            elif nuisance == "deuteron_count":
+                mods.append(_normsys("deuteron_count", syst.deuteron_count))
+            elif nuisance == "xsec_nud_radiative":
+                if rc:
+                    mods.append(_normsys("xsec_nud_radiative", syst.radiative_correction))
+            elif nuisance == "o16_model":
+                if syst.o16_model > 0:
+                    shift = syst.o16_model * (alt.in_window(ch) - counts)
+                    mods.append(
+                        _histosys("o16_model", np.clip(counts + shift, 0, None), np.clip(counts - shift, 0, None), flat)
+                    )
+            else:
+                raise ValueError(f"channel {ch}: unknown nuisance {nuisance!r} (known: {', '.join(CHANNEL_NUISANCES)})")
+        if not nuisances and rel_unc.get(ch, 0) > 0:
             mods.append(_normsys(f"xsec_{ch}", rel_unc[ch] * syst.other_cross_sections))
         beam_samples.append({"name": ch, "data": flat(counts), "modifiers": [m for m in mods if m]})
     if neutrons.sum() > 0:

@@ -162,7 +162,8 @@ def generate(
         Channel names (``nue_d_cc``, ``es_nue``, ``cevns_O``, ``nue_o16_cc@h2o``...); default: every
         channel the rate engine reports for this detector.
     seed : int
-        Seed of the random numbers: the same seed (and ``chunk_size``) gives a byte-identical file.
+        Seed of the random numbers: the same seed (and ``chunk_size``) gives a byte-identical file (ROOT:
+        the same content; its records carry the write time).
     output : path
         ``.parquet``, ``.hepmc3`` or ``.root`` (format by suffix), in an existing writable folder; an
         existing file is replaced only if d2oflux wrote it. Written through

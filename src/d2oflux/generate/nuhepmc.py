@@ -12,19 +12,10 @@ import numpy as np
 
 from .. import __version__
 from ..xsec.base import FLAVOUR_PDG
+from ..xsec.channel import get_channel
 from .plan import Plan
 
 NUHEPMC_VERSION = (1, 0, 0)
-
-#: arXiv identifiers of the models behind each channel (G.C.3), where the model has one.
-PROCESS_ARXIV = {
-    "nue_d_cc": ["nucl-th/0201062"],
-    "nuebar_d_cc": ["nucl-th/0201062"],
-    "nc_d": ["nucl-th/0201062"],
-    "nue_o16_cc": ["1809.08398", "1807.02367", "hep-ph/0307050"],
-    "es": ["astro-ph/9502003", "hep-ph/0403168"],
-    "ibd_h": ["astro-ph/0302055", "hep-ph/9903554"],
-}
 
 TARGET_SCALE_DESCRIPTION = (
     "PerDetector: cross sections are those of the whole selected detector, sum over regions and target "
@@ -49,19 +40,17 @@ NUCLEUS_NAMES = {
 
 def particle_codes(plan: Plan) -> list[int]:
     """Nuclear PDG codes that can appear in the file (targets and residuals)."""
-    from .channels import CoherentScattering, nucleus_pdg
+    from .kinematics import CEvNSKinematics, nucleus_pdg
 
     codes: set[int] = set()
     for item in plan.items:
         for flavour, xs in item.model.xs.items():
-            if isinstance(item.model, CoherentScattering):
+            if isinstance(item.model, CEvNSKinematics):
                 codes.update(nucleus_pdg(i.Z, i.A) for i in xs.nucleus.isotopes)
             else:
                 codes.add(item.model.target(flavour)[0])
-        if item.channel == "nue_o16_cc":
-            codes.add(1000090160)
-        if item.channel == "nuebar_o16_cc":
-            codes.add(1000070160)
+        if item.model.residual is not None:
+            codes.add(item.model.residual)
     return sorted(c for c in codes if c > 1000000000)
 
 
@@ -86,9 +75,9 @@ def run_attributes(plan: Plan, seed: int, run: dict) -> dict:
         ids.append(m.process_id)
         a[f"NuHepMC.ProcessInfo[{m.process_id}].Name"] = item.channel
         a[f"NuHepMC.ProcessInfo[{m.process_id}].Description"] = f"{m.description}. Cross section: {m.citation()}"
-        key = "es" if item.channel.startswith("es_") else item.channel
-        if key in PROCESS_ARXIV:
-            a[f"NuHepMC.Citations.Process[{m.process_id}].arXiv"] = PROCESS_ARXIV[key]  # G.C.3
+        channel = get_channel(item.channel)
+        if channel is not None and channel.arxiv:  # arXiv identifiers of the model, where it has them
+            a[f"NuHepMC.Citations.Process[{m.process_id}].arXiv"] = list(channel.arxiv)  # G.C.3
     a["NuHepMC.ProcessIDs"] = sorted(ids)
     # G.R.9 / G.R.10 (complete status metadata: G.S.2)
     a["NuHepMC.VertexStatusIDs"] = sorted(VERTEX_STATUS)

@@ -38,8 +38,8 @@ from ..errors import ConfigError, suggest
 from ..rates import expect, registry_options
 from ..source import Exposure, Source
 from ..xsec import available_channels, cross_sections_for_target
-from .channels import ChannelModel, model_for
 from .geometry import require_geometry
+from .kinematics import ChannelModel, model_for
 from .spectra import FlavourSpectrum
 
 #: Output formats by file suffix.
@@ -211,7 +211,8 @@ def make_plan(
     sees_recoils = detector.response.sees("nuclear_recoil")
     names = sorted({c.channel for c in comps})
     region_names = [r.name for r in detector.regions]
-    default = [n for n in names if not (n.startswith("cevns_") and not sees_recoils)]
+    recoil_only = {c.channel for c in comps if c.visible_particle == "nuclear_recoil"}
+    default = [n for n in names if not (n in recoil_only and not sees_recoils)]
 
     if requested is None:
         requested = default

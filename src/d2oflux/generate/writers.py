@@ -2,8 +2,10 @@
 
 All writers take the chunks of :mod:`d2oflux.generate.events` and a JSON-able ``run`` dictionary
 (the provenance: version, seed, detector, exposure, channels...). The same inputs give byte-identical
-files: no writer stores a time stamp, a host name or a random identifier (the ROOT file's UUID and
-TDatime stamps are pinned, see :func:`_pinned_uproot_clock`).
+parquet and HepMC3 files: they store no time stamp, host name or random identifier. ROOT files hold the
+same content (events and run record) for the same inputs, and a pinned UUID, but their bytes differ:
+uproot stamps the TFile, TKey and TTree records with the time of writing (TDatime) and offers no way to
+fix it, so a ROOT file carries its write time; compare ROOT files by content, not by checksum.
 
 Formats
 -------
@@ -38,11 +40,7 @@ arXiv:2310.13211; specification text of github.com/NuHepMC/Spec):
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 import json
-import sys
-import types
 import uuid
 from pathlib import Path
 
@@ -202,36 +200,6 @@ class ParquetEventWriter:
 # ------------------------------------------------------------------------------------------------
 # ROOT
 # ------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _pinned_uproot_clock():
-    """Make uproot's ``datetime.datetime.now()`` return 2000-01-01 while writing (reproducible TDatime).
-
-    uproot stamps TFile, TKey and TTree records with the current time; there is no option to pin it,
-    so the ``datetime`` module seen by ``uproot.writing`` is replaced for the duration of the write.
-    """
-
-    class _Fixed(datetime.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return cls(2000, 1, 1)
-
-    shim = types.ModuleType("datetime")
-    shim.__dict__.update(datetime.__dict__)
-    shim.datetime = _Fixed
-    mods = [
-        m
-        for name, m in list(sys.modules.items())
-        if name.startswith("uproot.writing") and getattr(m, "datetime", None) is datetime
-    ]
-    for m in mods:
-        m.datetime = shim
-    try:
-        yield
-    finally:
-        for m in mods:
-            m.datetime = datetime
-
-
 class RootEventWriter:
     """Streams chunks into a ROOT TTree ``events`` through uproot (module docstring)."""
 
@@ -240,26 +208,20 @@ class RootEventWriter:
         import uproot
 
         self.ak = ak
-        self._clock = _pinned_uproot_clock()
-        self._clock.__enter__()
-        try:
-            self._fh = open(path, "w+b")
-            self.file = uproot.recreate(self._fh, uuid_function=lambda: uuid.UUID(int=0), compression=uproot.ZSTD(1))
-            self.file["d2oflux_run"] = _json(run)
-            types_ = {k: ("int64" if k == "event_id" else _root_type(k)) for k in _ROOT_SCALARS}
-            proto = ak.zip({k: ak.Array([[0]]) for k in FS_FIELDS})
-            proto = ak.zip({k: ak.values_astype(proto[k], np.int32 if k == "pdg" else np.float64) for k in FS_FIELDS})
-            types_["fs"] = proto.type.content
-            self.tree = self.file.mktree(
-                "events",
-                types_,
-                title="d2oflux events",
-                counter_name=lambda counted: "n_" + counted,
-                field_name=lambda outer, inner: outer + "_" + inner,
-            )
-        except BaseException:
-            self._clock.__exit__(None, None, None)
-            raise
+        self._fh = open(path, "w+b")
+        self.file = uproot.recreate(self._fh, uuid_function=lambda: uuid.UUID(int=0), compression=uproot.ZSTD(1))
+        self.file["d2oflux_run"] = _json(run)
+        types_ = {k: ("int64" if k == "event_id" else _root_type(k)) for k in _ROOT_SCALARS}
+        proto = ak.zip({k: ak.Array([[0]]) for k in FS_FIELDS})
+        proto = ak.zip({k: ak.values_astype(proto[k], np.int32 if k == "pdg" else np.float64) for k in FS_FIELDS})
+        types_["fs"] = proto.type.content
+        self.tree = self.file.mktree(
+            "events",
+            types_,
+            title="d2oflux events",
+            counter_name=lambda counted: "n_" + counted,
+            field_name=lambda outer, inner: outer + "_" + inner,
+        )
 
     def write(self, chunk: dict[str, np.ndarray]) -> None:
         ak = self.ak
@@ -275,9 +237,8 @@ class RootEventWriter:
     def close(self) -> None:
         try:
             self.file.close()
-            self._fh.close()
         finally:
-            self._clock.__exit__(None, None, None)
+            self._fh.close()
 
 
 #: ROOT stores channel and region as integer ids (names in the file's lookup tables); otherwise as parquet.

@@ -11,6 +11,8 @@ Units: neutrino and kinetic energies in MeV, cross sections in cm^2 per target.
 
 from __future__ import annotations
 
+import functools
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -25,10 +27,18 @@ FLAVOUR_PDG: dict[str, int] = {
     "nu_tau": 16,
     "anti_nu_tau": -16,
 }
+#: The flavours d2oflux's cross sections and sources handle (piDAR: nu_mu, nu_e, anti-nu_mu; plus the
+#: anti-nu_e of mu- decay at rest): the one list of source flavours used across the package.
+SUPPORTED_FLAVOURS: tuple[str, ...] = ("nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu")
 
 
 class CrossSection(ABC):
-    """One reaction of one flavour on one target species.
+    """One reaction of one flavour on one target species (template: subclasses implement ``_sigma`` and
+    ``_visible_spectrum``; the public methods check the arguments and apply the threshold once).
+
+    Objects are immutable once constructed (setting or deleting an attribute raises ``AttributeError``), so
+    the registry and the rate engine can cache and share them. ``functools.cached_property`` values, computed
+    on first use, are allowed.
 
     Attributes
     ----------
@@ -40,7 +50,9 @@ class CrossSection(ABC):
         Target species counted by :mod:`d2oflux.materials`: ``"deuteron"``, ``"o16"``, ``"electron"``,
         ``"proton"`` (free hydrogen nuclei) or ``"nucleus:<Symbol>"`` for CEvNS.
     threshold_MeV : float
-        Neutrino energy below which ``sigma`` is zero [MeV].
+        Neutrino energy at and below which ``sigma`` and ``visible_spectrum`` are zero [MeV].
+    E_max_MeV : float
+        Upper end of the model's valid range [MeV] (default: unbounded).
     rel_uncertainty : float
         Relative (1 sigma) theory uncertainty of the total cross section, as a fraction.
     citation : str
@@ -53,18 +65,56 @@ class CrossSection(ABC):
     flavour: str
     target: str
     threshold_MeV: float
+    E_max_MeV: float = math.inf
     rel_uncertainty: float
     citation: str
     visible_particle: str
 
-    @abstractmethod
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Freeze instances when the outermost ``__init__`` of their class returns."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def init_then_freeze(self, *args, **kw) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is init_then_freeze:
+                object.__setattr__(self, "_frozen", True)
+
+        cls.__init__ = init_then_freeze
+
+    def __setattr__(self, name: str, value) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable: cannot delete {name!r}")
+        object.__delattr__(self, name)
+
+    @property
+    def range_label(self) -> str:
+        """What errors about the energy range name (default: the channel name)."""
+        return self.name
+
     def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        """Total cross section per target [cm^2] at neutrino energies ``E_MeV`` [MeV].
+        """Total cross section per target [cm^2] at neutrino energies ``E_MeV`` [MeV] (any shape).
 
-        Zero below threshold. Raises ``ValueError`` (naming the energy) above the model's range.
+        Zero at and below threshold. Raises ``ValueError`` for a NaN energy and (naming the energy) above
+        the model's range.
         """
+        E = as_energy_array(E_MeV)
+        check_below(E, self.E_max_MeV, self.range_label)
+        flat = np.atleast_1d(E).ravel()
+        out = np.zeros(flat.shape)
+        above = flat > self.threshold_MeV
+        if above.any():
+            out[above] = self._sigma(flat[above])
+        return out.reshape(E.shape) if E.ndim else out[0]
 
-    @abstractmethod
     def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
         """Distribution of the visible kinetic energy T for interactions at each neutrino energy.
 
@@ -81,11 +131,80 @@ class CrossSection(ABC):
             ``P[i, j]``: fraction of the interactions at ``E_MeV[i]`` whose visible energy falls in bin
             ``j``, integrated over the bin (not a density at its centre). Rows sum to 1 where the whole
             kinematic range lies inside the edges, to less where part of it falls outside (or where the
-            model has a detection probability below 1, e.g. neutron capture), and to 0 below threshold.
+            model has a detection probability below 1, e.g. neutron capture), and to 0 at and below threshold.
         """
+        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
+        edges = check_edges(T_edges_MeV)
+        check_below(E, self.E_max_MeV, self.range_label)
+        out = self._visible_spectrum(E, edges)
+        out[E <= self.threshold_MeV] = 0.0
+        return out
+
+    @abstractmethod
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        """Total cross section [cm^2] at 1-D energies ``E`` [MeV], all above threshold and inside the range."""
+
+    @abstractmethod
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        """Visible spectrum, shape (n, m), for checked 1-D energies ``E`` [MeV] and checked edges [MeV] (rows at
+        and below threshold are zeroed by :meth:`visible_spectrum`)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, flavour={self.flavour!r}, target={self.target!r})"
+
+
+# ------------------------------------------------------------------------------------------------
+# argument checks and grid helpers shared by the models
+# ------------------------------------------------------------------------------------------------
+def as_energy_array(E_MeV: ArrayLike, name: str = "E_MeV") -> np.ndarray:
+    """Neutrino energies as a float array; ``ValueError`` naming ``name`` if any is NaN."""
+    E = np.asarray(E_MeV, dtype=float)
+    if np.isnan(E).any():
+        raise ValueError(f"{name}: neutrino energy is NaN")
+    return E
+
+
+def check_below(E: np.ndarray, E_max: float, source: str) -> None:
+    """Raise ``ValueError`` naming the energy if any of ``E`` exceeds the valid range ``E_max``."""
+    if E.size and np.nanmax(E) > E_max * (1 + 1e-12):
+        raise ValueError(
+            f"{source}: neutrino energy {float(np.nanmax(E)):g} MeV is above the valid range (maximum {E_max:g} MeV)"
+        )
+
+
+def check_edges(T_edges_MeV: ArrayLike) -> np.ndarray:
+    """Validate visible-energy bin edges: 1-D, at least two, finite, strictly increasing."""
+    edges = np.asarray(T_edges_MeV, dtype=float)
+    if edges.ndim != 1 or edges.size < 2:
+        raise ValueError("T_edges_MeV: need a one-dimensional array of at least two bin edges")
+    if not np.isfinite(edges).all():
+        raise ValueError("T_edges_MeV: bin edges must be finite")
+    if (np.diff(edges) <= 0).any():
+        raise ValueError("T_edges_MeV: bin edges must be strictly increasing")
+    return edges
+
+
+def grid_cdf_lookup(table: np.ndarray, i: np.ndarray, w: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Bilinear lookup in a 2-D table of CDFs (rows: a neutrino-energy grid; columns: a uniform grid).
+
+    ``i`` (n,) lower row index and ``w`` (n,) weight of row ``i + 1``; ``pos`` (n, m) fractional
+    column index. Returns (n, m). Indexes the flattened table (no row copies), for speed.
+    """
+    nc = table.shape[1]
+    pos = np.clip(pos, 0.0, nc - 1.0)
+    j = np.minimum(pos.astype(np.intp), nc - 2)
+    f = pos - j
+    flat = table.ravel()
+    b0 = (i.astype(np.intp) * nc)[:, None] + j
+    c0 = flat[b0]
+    c0 += f * (flat[b0 + 1] - c0)
+    b0 += nc
+    c1 = flat[b0]
+    c1 += f * (flat[b0 + 1] - c1)
+    c1 -= c0
+    c1 *= w[:, None]
+    c0 += c1
+    return c0
 
 
 def bin_fractions_from_cdf(cdf_at_edges: np.ndarray) -> np.ndarray:

@@ -34,15 +34,16 @@ Helm vs Klein-Nystrand difference alone is 1.1-2.2 % at 30 MeV for Na, Ar, I, Cs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import spherical_jn
 
 from d2oflux.constants import ATOMIC_MASS_UNIT_MEV, G_F_MEV2, HBARC_MEV_CM, HBARC_MEV_FM, SIN2_THETA_W_ZERO
-from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection
-from d2oflux.xsec.tables import as_energy_array, check_below, check_edges, grid_cdf_lookup
+from d2oflux.elements import ELEMENTS, PURE_ISOTOPES
+from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection, as_energy_array, check_below, grid_cdf_lookup
+from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 
 #: Helm / Lewin-Smith parameters [fm] (Lewin & Smith 1996).
 HELM_C_SLOPE, HELM_C_OFFSET, HELM_A, HELM_S = 1.23, -0.60, 0.52, 0.9
@@ -96,38 +97,12 @@ def _iso(Z: int, As: dict[int, float]) -> tuple[Isotope, ...]:
     return tuple(Isotope(Z, A - Z, ab) for A, ab in As.items())
 
 
-#: Natural isotopic compositions (IUPAC/CIAAW 2013, Meija et al., Pure Appl. Chem. 88, 293 (2016)).
-#: Argon is atmospheric argon. Plain-isotope entries (e.g. "Ar40") are pure.
+#: Target nuclei: every element of :mod:`d2oflux.elements` with its natural isotopic composition (IUPAC/CIAAW
+#: 2013, Meija et al., Pure Appl. Chem. 88, 293 (2016); argon is atmospheric argon), then the pure isotopes
+#: (e.g. "Ar40") of :data:`d2oflux.elements.PURE_ISOTOPES`.
 NUCLEI: dict[str, Nucleus] = {
-    "Na": Nucleus("Na", _iso(11, {23: 1.0})),
-    "I": Nucleus("I", _iso(53, {127: 1.0})),
-    "Cs": Nucleus("Cs", _iso(55, {133: 1.0})),
-    "Ar": Nucleus("Ar", _iso(18, {36: 0.003336, 38: 0.000629, 40: 0.996035})),
-    "Ge": Nucleus("Ge", _iso(32, {70: 0.2052, 72: 0.2745, 73: 0.0776, 74: 0.3652, 76: 0.0775})),
-    "O": Nucleus("O", _iso(8, {16: 0.99757, 17: 0.00038, 18: 0.00205})),
-    "C": Nucleus("C", _iso(6, {12: 0.9893, 13: 0.0107})),
-    "Xe": Nucleus(
-        "Xe",
-        _iso(
-            54,
-            {
-                124: 0.000952,
-                126: 0.000890,
-                128: 0.019102,
-                129: 0.264006,
-                130: 0.040710,
-                131: 0.212324,
-                132: 0.269086,
-                134: 0.104357,
-                136: 0.088573,
-            },
-        ),
-    ),
-    "Na23": Nucleus("Na23", _iso(11, {23: 1.0})),
-    "I127": Nucleus("I127", _iso(53, {127: 1.0})),
-    "Cs133": Nucleus("Cs133", _iso(55, {133: 1.0})),
-    "Ar40": Nucleus("Ar40", _iso(18, {40: 1.0})),
-    "O16": Nucleus("O16", _iso(8, {16: 1.0})),
+    **{sym: Nucleus(sym, _iso(el.Z, dict(el.abundances))) for sym, el in ELEMENTS.items()},
+    **{sym: Nucleus(sym, _iso(ELEMENTS[el].Z, {A: 1.0})) for sym, (el, A) in PURE_ISOTOPES.items()},
 }
 
 
@@ -262,16 +237,13 @@ class CEvNSCrossSection(CrossSection):
         T = Tm[:, None] * x[None, :]
         return Tm * (self._iso_dsdT(np.broadcast_to(E[:, None], T.shape), T, M, A, Qw) @ w)
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        E = as_energy_array(E_MeV)
-        check_below(E, self.E_max_MeV, self.name)
-        flat = np.atleast_1d(E).ravel()
+    def _sigma(self, flat: np.ndarray) -> np.ndarray:
         out = np.zeros(flat.shape)
         ok = flat > _E_MIN_MEV
         if ok.any():
             for ab, M, A, Qw in self._iso:
                 out[ok] += ab * self._iso_sigma(flat[ok], M, A, Qw)
-        return out.reshape(E.shape) if E.ndim else out[0]
+        return out
 
     def recoil_T_max(self, E_MeV: ArrayLike) -> np.ndarray:
         """Largest recoil energy over the isotopes (that of the lightest) [MeV]."""
@@ -291,10 +263,7 @@ class CEvNSCrossSection(CrossSection):
         cum = np.concatenate([np.zeros((g.shape[0], 1)), np.cumsum(0.5 * (g[:, 1:] + g[:, :-1]) * du, axis=1)], 1)
         return logE, cum / cum[:, -1:]
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         out = np.zeros((E.size, edges.size - 1))
         ok = E > _E_MIN_MEV
         if ok.any():
@@ -306,3 +275,30 @@ class CEvNSCrossSection(CrossSection):
             cols = edges[None, :] * ((self.N_U - 1) / self.recoil_T_max(Eo))[:, None]
             out[ok] = np.clip(np.diff(grid_cdf_lookup(cdf, i, w, cols), axis=1), 0.0, None)
         return out
+
+
+# ------------------------------------------------------------------------------------------------
+# channels (d2oflux.xsec.channel): ``cevns_<Symbol>`` for every entry of NUCLEI
+# ------------------------------------------------------------------------------------------------
+#: NuHepMC process ID of ``cevns_<Symbol>``: 170 + the position of the symbol in NUCLEI.
+CEVNS_PROCESS_ID_BASE = 170
+
+
+@lru_cache(maxsize=64)
+def cevns_channel(symbol: str) -> Channel:
+    """The :class:`Channel` ``cevns_<symbol>`` (registered for every NUCLEI entry; built on demand, not
+    registered, for an isotope such as ``"Ge74"``)."""
+    keys = list(NUCLEI)
+    return Channel(
+        name=f"cevns_{symbol}",
+        target=f"nucleus:{symbol}",
+        flavours=SUPPORTED_FLAVOURS,
+        factory=lambda flavour, o16_model, **options: CEvNSCrossSection(symbol, flavour, **options),
+        final_state=f"nu {symbol} -> nu {symbol} (coherent elastic neutrino-nucleus scattering)",
+        process_id=CEVNS_PROCESS_ID_BASE + (keys.index(symbol) if symbol in keys else len(keys)),
+        plot_group="CEvNS",
+    )
+
+
+for _symbol in NUCLEI:
+    register_channel(cevns_channel(_symbol))

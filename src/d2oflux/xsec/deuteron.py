@@ -85,13 +85,10 @@ from numpy.typing import ArrayLike
 from scipy.special import psi
 
 from d2oflux.constants import ALPHA_EM, HBARC_MEV_FM, M_D_MEV, M_E_MEV, M_N_MEV, M_P_MEV
-from d2oflux.xsec.base import CrossSection, delta_spectrum
+from d2oflux.xsec.base import CrossSection, as_energy_array, check_below, delta_spectrum, grid_cdf_lookup
+from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 from d2oflux.xsec.tables import (
     TabulatedCrossSection,
-    as_energy_array,
-    check_below,
-    check_edges,
-    grid_cdf_lookup,
     read_csv_columns,
 )
 
@@ -353,21 +350,19 @@ class _DeuteronCC(CrossSection):
     def _spectrum(self) -> _CCSpectrum:
         return _CCSpectrum(self._Q, self._pair, self._Z, self._mN, self.E_max_MeV, self.radiative_correction)
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        s = self._table.sigma(E_MeV)
+    @property
+    def range_label(self) -> str:
+        return self._table.range_label
+
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        s = self._table.sigma(E)
         if self.radiative_correction:
-            E = np.asarray(E_MeV, dtype=float)
-            s = s * np.where(E > self.threshold_MeV, self._spectrum.rc_total(np.atleast_1d(E)).reshape(E.shape), 1.0)
+            s = s * self._spectrum.rc_total(E)
         return s
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         cdf = self._spectrum.cdf_T(E, edges)
-        out = np.clip(np.diff(cdf, axis=1), 0.0, None)
-        out[E <= self.threshold_MeV] = 0.0
-        return out
+        return np.clip(np.diff(cdf, axis=1), 0.0, None)
 
     def T_pdf(self, E_MeV: ArrayLike, T_MeV: ArrayLike) -> np.ndarray:
         """Normalised density of the lepton kinetic energy [1/MeV] (E and T broadcast)."""
@@ -477,16 +472,15 @@ class DeuteronNC(CrossSection):
         self.E_max_MeV = self._table.E_max_MeV
         self.citation = NSAPMGK_CITATION + "; n capture on d: age-diffusion model (d2oflux.neutron_capture)"
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        return self._table.sigma(E_MeV)
+    @property
+    def range_label(self) -> str:
+        return self._table.range_label
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
-        out = self.capture_probability * delta_spectrum(E.size, edges, self.gamma_energy_MeV)
-        out[E <= self.threshold_MeV] = 0.0
-        return out
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        return self._table.sigma(E)
+
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        return self.capture_probability * delta_spectrum(E.size, edges, self.gamma_energy_MeV)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -506,3 +500,54 @@ def cc_electron_T_pdf(E_MeV: ArrayLike, T_MeV: ArrayLike) -> np.ndarray:
     """Normalised density [1/MeV] of the electron kinetic energy in nu_e d -> e- p p at neutrino energy
     ``E_MeV`` (GT phase space with pp FSI and angle-averaged recoil; module docstring). Broadcasts."""
     return _default_cc().T_pdf(E_MeV, T_MeV)
+
+
+# ------------------------------------------------------------------------------------------------
+# channels (d2oflux.xsec.channel)
+# ------------------------------------------------------------------------------------------------
+_NSAPMGK_ARXIV = ("nucl-th/0201062",)
+register_channel(
+    Channel(
+        name="nue_d_cc",
+        target="deuteron",
+        flavours=("nu_e",),
+        factory=lambda flavour, o16_model, **options: NueDeuteronCC(**options),
+        final_state="nu_e d -> e- p p (CC on the deuteron; GT + pp FSI)",
+        process_id=100,
+        arxiv=_NSAPMGK_ARXIV,
+        nuisances=("xsec_nud", "deuteron_count", "xsec_nud_radiative"),
+        label=r"$\nu_e d \to e^- p p$ (signal)",
+        plot_group="signal",
+        run_options=("radiative_correction",),
+    )
+)
+register_channel(
+    Channel(
+        name="nuebar_d_cc",
+        target="deuteron",
+        flavours=("anti_nu_e",),
+        factory=lambda flavour, o16_model, **options: NuebarDeuteronCC(**options),
+        final_state="anti-nu_e d -> e+ n n (CC on the deuteron; GT + nn FSI)",
+        process_id=101,
+        arxiv=_NSAPMGK_ARXIV,
+        nuisances=("xsec_nud", "deuteron_count", "xsec_nud_radiative"),
+        label=r"$\bar\nu_e d$ CC",
+        plot_group="other reactions on deuterons",
+        run_options=("radiative_correction",),
+    )
+)
+register_channel(
+    Channel(
+        name="nc_d",
+        target="deuteron",
+        flavours=SUPPORTED_FLAVOURS,
+        factory=lambda flavour, o16_model, **options: DeuteronNC(flavour, **options),
+        final_state="nu d -> nu p n (NC on the deuteron; GT + np FSI)",
+        process_id=150,
+        arxiv=_NSAPMGK_ARXIV,
+        nuisances=("xsec_nud", "deuteron_count"),
+        label=r"NC on $d$",
+        plot_group="other reactions on deuterons",
+        run_options=("capture_probability",),
+    )
+)

@@ -50,8 +50,8 @@ from numpy.typing import ArrayLike
 from scipy.special import spence
 
 from d2oflux.constants import ALPHA_EM, G_F_MEV2, HBARC_MEV_CM, M_E_MEV, SIN2_THETA_W_ZERO
-from d2oflux.xsec.base import CrossSection
-from d2oflux.xsec.tables import as_energy_array, check_below, check_edges, grid_cdf_lookup
+from d2oflux.xsec.base import CrossSection, as_energy_array, check_below, grid_cdf_lookup
+from d2oflux.xsec.channel import Channel, register_channel
 
 #: 2 G_F^2 m_e / pi in cm^2 / MeV.
 SIGMA0_CM2_PER_MEV = 2.0 * G_F_MEV2**2 * M_E_MEV / np.pi * HBARC_MEV_CM**2
@@ -144,7 +144,8 @@ class NuElectronES(CrossSection):
 
     Parameters
     ----------
-    flavour : {"nu_e", "anti_nu_e", "nu_mu", "anti_nu_mu"}
+    flavour : str
+        One of :data:`~d2oflux.xsec.base.SUPPORTED_FLAVOURS`.
     radiative_corrections : bool
         BKS/Marciano-Parsa electroweak + QED corrections (default True), else tree level.
     sin2_theta_w : float, optional
@@ -238,10 +239,7 @@ class NuElectronES(CrossSection):
             g1 * g1 * T + g2 * g2 * E / 3.0 * (1.0 - (1.0 - T / E) ** 3) - g1 * g2 * M_E_MEV * T * T / (2.0 * E * E)
         )
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        E = as_energy_array(E_MeV)
-        check_below(E, self.E_max_MeV, self.name)
-        flat = np.atleast_1d(E).ravel()
+    def _sigma(self, flat: np.ndarray) -> np.ndarray:
         out = np.zeros(flat.shape)
         ok = flat > _E_MIN_MEV
         if ok.any():
@@ -253,7 +251,7 @@ class NuElectronES(CrossSection):
                 x, w = self._gl
                 T = Tm[:, None] * x[None, :]
                 out[ok] = Tm * (self._dsdT(np.broadcast_to(Eo[:, None], T.shape), T) @ w)
-        return out.reshape(E.shape) if E.ndim else out[0]
+        return out
 
     @cached_property
     def _gl(self) -> tuple[np.ndarray, np.ndarray]:
@@ -286,12 +284,34 @@ class NuElectronES(CrossSection):
         w = np.clip(pos - i, 0.0, 1.0)
         return grid_cdf_lookup(cdf, i, w, T[None, :] * ((u.size - 1) / Tm))
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         out = np.zeros((E.size, edges.size - 1))
         ok = E > _E_MIN_MEV
         if ok.any():
             out[ok] = np.clip(np.diff(self._cdf(E[ok], edges), axis=1), 0.0, None)
         return out
+
+
+# ------------------------------------------------------------------------------------------------
+# channels (d2oflux.xsec.channel): one per flavour
+# ------------------------------------------------------------------------------------------------
+_ES_CHANNELS = {  # flavour: (NuHepMC process ID, final state, label)
+    "nu_e": (700, "nu_e e- -> nu_e e- (elastic; CC + NC)", r"$\nu_e e$ ES"),
+    "anti_nu_e": (701, "anti-nu_e e- -> anti-nu_e e- (elastic; CC + NC)", r"$\bar\nu_e e$ ES"),
+    "nu_mu": (750, "nu_mu e- -> nu_mu e- (elastic; NC)", r"$\nu_\mu e$ ES"),
+    "anti_nu_mu": (751, "anti-nu_mu e- -> anti-nu_mu e- (elastic; NC)", r"$\bar\nu_\mu e$ ES"),
+}
+for _flavour, (_pid, _final_state, _label) in _ES_CHANNELS.items():
+    register_channel(
+        Channel(
+            name=ES_NAMES[_flavour],
+            target="electron",
+            flavours=(_flavour,),
+            factory=lambda flavour, o16_model, **options: NuElectronES(flavour, **options),
+            final_state=_final_state,
+            process_id=_pid,
+            arxiv=("astro-ph/9502003", "hep-ph/0403168"),
+            label=_label,
+            plot_group="neutrino-electron elastic scattering",
+        )
+    )

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 
 from d2oflux.constants import M_E_MEV, M_N_MEV, M_P_MEV
 from d2oflux.xsec.base import CrossSection, delta_spectrum
-from d2oflux.xsec.tables import as_energy_array, check_below, check_edges
+from d2oflux.xsec.channel import Channel, register_channel
 
 #: Neutron-proton mass difference [MeV] (PDG masses).
 DELTA_NP_MEV = M_N_MEV - M_P_MEV
@@ -64,19 +64,27 @@ class InverseBetaDecay(CrossSection):
         self.rel_uncertainty = float(rel_uncertainty)
         self.E_max_MeV = float(E_max_MeV)
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        E = as_energy_array(E_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
         return sigma_sv2003(E)
 
     def positron_T_MeV(self, E_MeV: ArrayLike) -> np.ndarray:
         """Positron kinetic energy ``E - Delta - m_e`` (recoil neglected), clipped at 0."""
         return np.maximum(np.asarray(E_MeV, dtype=float) - DELTA_NP_MEV - M_E_MEV, 0.0)
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
-        out = delta_spectrum(E.size, edges, self.positron_T_MeV(E))
-        out[E <= self.threshold_MeV] = 0.0
-        return out
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        return delta_spectrum(E.size, edges, self.positron_T_MeV(E))
+
+
+register_channel(
+    Channel(
+        name="ibd_h",
+        target="proton",
+        flavours=("anti_nu_e",),
+        factory=lambda flavour, o16_model, **options: InverseBetaDecay(**options),
+        final_state="anti-nu_e p -> e+ n (inverse beta decay on free protons)",
+        process_id=200,
+        arxiv=("astro-ph/0302055", "hep-ph/9903554"),
+        label=r"IBD on H",
+        plot_group="inverse beta decay on hydrogen",
+    )
+)

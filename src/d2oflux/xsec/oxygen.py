@@ -66,10 +66,8 @@ from numpy.typing import ArrayLike
 
 from d2oflux.constants import M_E_MEV, M_MU_MEV
 from d2oflux.xsec.base import CrossSection, delta_spectrum
+from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 from d2oflux.xsec.tables import (
-    as_energy_array,
-    check_below,
-    check_edges,
     load_snowglobes,
 )
 
@@ -195,11 +193,13 @@ class NueO16CC(CrossSection):
             self.E_max_MeV = NAKAZATO_E_MAX_MEV
             self.citation = NAKAZATO_CITATION
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        E = as_energy_array(E_MeV)
+    @property
+    def range_label(self) -> str:
+        return self._table.range_label if self._table is not None else f"{self.name} (nakazato)"
+
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
         if self._table is not None:
             return self._table.sigma(E)
-        check_below(E, self.E_max_MeV, f"{self.name} (nakazato)")
         return nakazato_group_sigma(E).sum(axis=-1)
 
     def group_fractions(self, E_MeV: ArrayLike) -> np.ndarray:
@@ -216,16 +216,12 @@ class NueO16CC(CrossSection):
         E = np.asarray(E_MeV, dtype=float)[..., None]
         return np.maximum(E - self.group_energies_MeV - M_E_MEV, 0.0)
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         frac = self.group_fractions(E)
         T = self.group_T_MeV(E)
         out = np.zeros((E.size, edges.size - 1))
         for g in range(frac.shape[-1]):
             out += frac[:, g, None] * delta_spectrum(E.size, edges, T[:, g])
-        out[E <= self.threshold_MeV] = 0.0
         return out
 
 
@@ -264,11 +260,15 @@ class NuebarO16CC(CrossSection):
         self.E_max_MeV = self._table.E_max_MeV
         self.citation = self._table.citation
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        return self._table.sigma(E_MeV)
+    @property
+    def range_label(self) -> str:
+        return self._table.range_label
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        return self._table.visible_spectrum(E_MeV, T_edges_MeV)
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        return self._table.sigma(E)
+
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        return self._table.visible_spectrum(E, edges)
 
 
 class O16NC(CrossSection):
@@ -324,17 +324,17 @@ class O16NC(CrossSection):
         self.E_max_MeV = self._table.E_max_MeV
         self.citation = self._table.citation + "; gamma model: Langanke, Vogel, Kolbe, PRL 76, 2629 (1996) (assumption)"
 
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        return self._table.sigma(E_MeV)
+    @property
+    def range_label(self) -> str:
+        return self._table.range_label
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float).ravel()
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, self.name)
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        return self._table.sigma(E)
+
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         out = np.zeros((E.size, edges.size - 1))
         for e_gamma, w in self.gamma_lines:
             out += (self.gamma_probability * w) * delta_spectrum(E.size, edges, e_gamma)
-        out[E <= self.threshold_MeV] = 0.0
         return out
 
 
@@ -347,3 +347,47 @@ def michel_averaged_ratio(n: int = 4000) -> float:
     k = NueO16CC("kolbe").sigma(E)
     nk = NueO16CC("nakazato").sigma(E)
     return float(np.trapezoid(f * nk, E) / np.trapezoid(f * k, E))
+
+
+# ------------------------------------------------------------------------------------------------
+# channels (d2oflux.xsec.channel)
+# ------------------------------------------------------------------------------------------------
+register_channel(
+    Channel(
+        name="nue_o16_cc",
+        target="o16",
+        flavours=("nu_e",),
+        factory=lambda flavour, o16_model, **options: NueO16CC(o16_model, **options),
+        final_state="nu_e 16O -> e- 16F* (CC on 16O, per excitation group)",
+        process_id=110,
+        arxiv=("1809.08398", "1807.02367", "hep-ph/0307050"),
+        nuisances=("o16_model",),
+        label=r"$\nu_e\,^{16}$O CC",
+        plot_group="reactions on 16O",
+        o16_model_dependent=True,
+    )
+)
+register_channel(
+    Channel(
+        name="nuebar_o16_cc",
+        target="o16",
+        flavours=("anti_nu_e",),
+        factory=lambda flavour, o16_model, **options: NuebarO16CC(**options),
+        final_state="anti-nu_e 16O -> e+ 16N* (CC on 16O)",
+        process_id=111,
+        label=r"$\bar\nu_e\,^{16}$O CC",
+        plot_group="reactions on 16O",
+    )
+)
+register_channel(
+    Channel(
+        name="nc_o16",
+        target="o16",
+        flavours=SUPPORTED_FLAVOURS,
+        factory=lambda flavour, o16_model, **options: O16NC(flavour, **options),
+        final_state="nu 16O -> nu 16O* (NC on 16O; schematic excitation, de-excitation gamma lines)",
+        process_id=160,
+        label=r"NC on $^{16}$O",
+        plot_group="reactions on 16O",
+    )
+)

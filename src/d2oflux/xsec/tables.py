@@ -32,7 +32,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection, delta_spectrum
+from d2oflux.xsec.base import (
+    FLAVOUR_PDG,
+    CrossSection,
+    delta_spectrum,
+)
 
 #: Column order of SNOwGLoBES cross-section files after the log10(E/GeV) column (SNOwGLoBES manual).
 SNOWGLOBES_COLUMNS: tuple[str, ...] = (
@@ -93,22 +97,6 @@ def validate_table(
             f"{source}: field {energy_field} is not strictly increasing at row {i + 1} ({E[i]:g} after {E[i - 1]:g})"
         )
     return E, s
-
-
-def as_energy_array(E_MeV: ArrayLike, name: str = "E_MeV") -> np.ndarray:
-    """Neutrino energies as a float array; ``ValueError`` naming ``name`` if any is NaN."""
-    E = np.asarray(E_MeV, dtype=float)
-    if np.isnan(E).any():
-        raise ValueError(f"{name}: neutrino energy is NaN")
-    return E
-
-
-def check_below(E: np.ndarray, E_max: float, source: str) -> None:
-    """Raise ``ValueError`` naming the energy if any of ``E`` exceeds the valid range ``E_max``."""
-    if E.size and np.nanmax(E) > E_max * (1 + 1e-12):
-        raise ValueError(
-            f"{source}: neutrino energy {float(np.nanmax(E)):g} MeV is above the valid range (maximum {E_max:g} MeV)"
-        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -227,16 +215,12 @@ class TabulatedCrossSection(CrossSection):
         self._visible_T = visible_T
 
     # -- total cross section -----------------------------------------------------------------------
-    def sigma(self, E_MeV: ArrayLike) -> np.ndarray:
-        E = as_energy_array(E_MeV)
-        check_below(E, self.E_max_MeV, f"{self.name} ({self.source})")
-        flat = np.atleast_1d(E).ravel()
-        out = np.zeros(flat.shape)
-        ok = flat > self.threshold_MeV
-        if ok.any():
-            out[ok] = interpolate_sigma(flat[ok], self.energies_MeV, self.sigma_table_cm2, self.interpolation)
-        out *= self.scale
-        return out.reshape(E.shape) if E.ndim else out[0]
+    @property
+    def range_label(self) -> str:
+        return f"{self.name} ({self.source})"
+
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        return interpolate_sigma(E, self.energies_MeV, self.sigma_table_cm2, self.interpolation) * self.scale
 
     # -- visible spectrum (generic: one visible energy per neutrino energy) -------------------------
     def visible_T_MeV(self, E_MeV: ArrayLike) -> np.ndarray:
@@ -246,48 +230,8 @@ class TabulatedCrossSection(CrossSection):
             return np.asarray(self._visible_T(E), dtype=float)
         return np.maximum(E - self._visible_offset, 0.0)
 
-    def visible_spectrum(self, E_MeV: ArrayLike, T_edges_MeV: ArrayLike) -> np.ndarray:
-        E = np.atleast_1d(as_energy_array(E_MeV)).astype(float)
-        edges = check_edges(T_edges_MeV)
-        check_below(E, self.E_max_MeV, f"{self.name} ({self.source})")
-        out = delta_spectrum(E.size, edges, self.visible_T_MeV(E))
-        out[E <= self.threshold_MeV] = 0.0
-        return out
-
-
-def grid_cdf_lookup(table: np.ndarray, i: np.ndarray, w: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Bilinear lookup in a 2-D table of CDFs (rows: a neutrino-energy grid; columns: a uniform grid).
-
-    ``i`` (n,) lower row index and ``w`` (n,) weight of row ``i + 1``; ``pos`` (n, m) fractional
-    column index. Returns (n, m). Indexes the flattened table (no row copies), for speed.
-    """
-    nc = table.shape[1]
-    pos = np.clip(pos, 0.0, nc - 1.0)
-    j = np.minimum(pos.astype(np.intp), nc - 2)
-    f = pos - j
-    flat = table.ravel()
-    b0 = (i.astype(np.intp) * nc)[:, None] + j
-    c0 = flat[b0]
-    c0 += f * (flat[b0 + 1] - c0)
-    b0 += nc
-    c1 = flat[b0]
-    c1 += f * (flat[b0 + 1] - c1)
-    c1 -= c0
-    c1 *= w[:, None]
-    c0 += c1
-    return c0
-
-
-def check_edges(T_edges_MeV: ArrayLike) -> np.ndarray:
-    """Validate visible-energy bin edges: 1-D, at least two, finite, strictly increasing."""
-    edges = np.asarray(T_edges_MeV, dtype=float)
-    if edges.ndim != 1 or edges.size < 2:
-        raise ValueError("T_edges_MeV: need a one-dimensional array of at least two bin edges")
-    if not np.isfinite(edges).all():
-        raise ValueError("T_edges_MeV: bin edges must be finite")
-    if (np.diff(edges) <= 0).any():
-        raise ValueError("T_edges_MeV: bin edges must be strictly increasing")
-    return edges
+    def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        return delta_spectrum(E.size, edges, self.visible_T_MeV(E))
 
 
 # ------------------------------------------------------------------------------------------------
