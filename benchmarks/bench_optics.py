@@ -88,6 +88,7 @@ def trace_rate(geom, n, threads, seed=1) -> dict:
         "detected": float((hit >= 0).mean()),
         "steps": None if steps is None else float(steps.mean()),
         "cpu_seconds": cpu,
+        "n": n,
     }
 
 
@@ -110,9 +111,11 @@ def baseline_trace_rate(src: Path, n: int, threads: int) -> dict:
 
 def report(label: str, r: dict, accept: float, steps: float) -> str:
     per_step = 1e9 / (r["cpu"] * steps)
+    p = r["detected"]
+    err = (p * (1 - p) / r["n"]) ** 0.5
     return (
         f"  {label:<22} {r['cpu']:9.3g} histories/s per CPU s, {r['wall']:9.3g} per wall s; "
-        f"{per_step:5.1f} ns per step; detected fraction {r['detected']:.3f}; "
+        f"{per_step:5.1f} ns per step; detected fraction {p:.4f} +- {err:.4f}; "
         f"= {r['cpu'] / accept:.3g} emitted Cherenkov photons/s per CPU s"
     )
 

@@ -65,7 +65,7 @@ def seed_state(seed, stream):
     return st
 
 
-@nb.njit(inline="always", **JIT)
+@nb.njit(**JIT)
 def uniform(st):
     """A float in (0, 1) from the xorshift64* state ``st[0]``."""
     x = st[0]
@@ -101,7 +101,7 @@ def poisson(st, mean):
     return k
 
 
-@nb.njit(inline="always", **JIT)
+@nb.njit(**JIT)
 def azimuth(st):
     """(cos phi, sin phi) of an azimuth uniform in [0, 2 pi): a point uniform in the unit disc, angle doubled."""
     while True:
@@ -122,7 +122,7 @@ def isotropic(st):
     return sz * cp, sz * sp, cz
 
 
-@nb.njit(inline="always", **JIT)
+@nb.njit(**JIT)
 def rotate_cs(dx, dy, dz, cost, cp, sp):
     """The unit vector at polar angle acos(cost) and azimuth (cos, sin) = (cp, sp) around (dx, dy, dz)."""
     sint = math.sqrt(max(0.0, 1.0 - cost * cost))
@@ -148,7 +148,7 @@ def rotate(dx, dy, dz, cost, phi):
 # --- geometry primitives ------------------------------------------------------------------------
 
 
-@nb.njit(inline="always", **JIT)
+@nb.njit(**JIT)
 def exit_cylinder(x, y, z, dx, dy, dz, idz, R, zlo, zhi):
     """From inside a closed cylinder: distance to its surface and the outward normal there (idz = 1/dz)."""
     a = dx * dx + dy * dy
@@ -176,7 +176,7 @@ def exit_cylinder(x, y, z, dx, dy, dz, idz, R, zlo, zhi):
     return t, nx, ny, nz
 
 
-@nb.njit(inline="always", **JIT)
+@nb.njit(**JIT)
 def enter_cylinder(x, y, z, dx, dy, dz, idz, R, zlo, zhi):
     """From outside a closed cylinder: distance to where the ray enters it (1e30 if never), outward normal."""
     t = 1e30
@@ -228,7 +228,7 @@ def volumes_of(pos, cyl):
     return out
 
 
-@nb.njit(inline="always", **JIT)
+@nb.njit(**JIT)
 def fresnel_reflectance(cosi, n1, n2):
     """Unpolarised Fresnel reflectance and cos of the refraction angle (reflectance 1: total reflection)."""
     eta = n1 / n2
@@ -267,7 +267,14 @@ def pmt_planes(pmts):
     ``discs`` (rows ``[x, y, facing, radius^2, PMT index]``, sorted by z).
     """
     n = pmts.shape[0]
-    order = np.argsort(pmts[:, 2], kind="mergesort")
+    order = np.arange(n)  # by z, stable (insertion sort: a few dozen PMTs, and no costly np.argsort compile)
+    for j in range(1, n):
+        k = order[j]
+        i = j - 1
+        while i >= 0 and pmts[order[i], 2] > pmts[k, 2]:
+            order[i + 1] = order[i]
+            i -= 1
+        order[i + 1] = k
     discs = np.empty((n, 5))
     planes = np.empty((n, 3))
     m = 0
@@ -387,26 +394,18 @@ def trace_photon(x, y, z, dx, dy, dz, il, vol, st, cyl, optab, planes, discs, re
     return -1, MAX_STEPS
 
 
-@nb.njit(cache=True, error_model="numpy", parallel=True)
-def trace_batch(pos, dirs, il, vol, seed, cyl, tables, pmts, refl, diffuse, chunk):
-    """Trace a batch of photons: the PMT index (or -1) of each, and the steps each took.
-
-    Chunks of ``chunk`` photons share a random stream (balanced: photons are alike on average).
-    """
+@nb.njit(nogil=True, **JIT)
+def trace_chunks(first, last, chunk, pos, dirs, il, vol, seed, cyl, optab, planes, discs, refl, diffuse, out, steps):
+    """Trace the photons of chunks ``first .. last - 1`` (``chunk`` photons each, one random stream per chunk)
+    into ``out`` (PMT index or -1) and ``steps``. Releases the GIL: threads run disjoint chunk ranges."""
     n = pos.shape[0]
-    out = np.empty(n, dtype=np.int32)
-    steps = np.empty(n, dtype=np.int32)
-    optab = photon_table(tables)
-    planes, discs = pmt_planes(pmts)
-    nchunks = (n + chunk - 1) // chunk
-    for c in nb.prange(nchunks):
+    for c in range(first, last):
         st = seed_state(seed, c)
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
             out[i], steps[i] = trace_photon(
                 pos[i, 0], pos[i, 1], pos[i, 2], dirs[i, 0], dirs[i, 1], dirs[i, 2], il[i], vol[i], st,
                 cyl, optab, planes, discs, refl, diffuse,
             )  # fmt: skip
-    return out, steps
 
 
 # --- light along a charged track ----------------------------------------------------------------
@@ -538,6 +537,25 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
 
 
 @nb.njit(**JIT)
+def interp_clamped(x, xp, fp):
+    """``np.interp(x, xp, fp)`` for a scalar (xp increasing; the end values outside), which numba compiles
+    in a fraction of the time of its generic ``np.interp``."""
+    n = xp.shape[0]
+    if x <= xp[0]:
+        return fp[0]
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    lo, hi = 0, n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xp[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return fp[lo] + (fp[hi] - fp[lo]) * (x - xp[lo]) / (xp[hi] - xp[lo])
+
+
+@nb.njit(**JIT)
 def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs,
               refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, res):  # fmt: skip
     """One primary (electron or gamma) and its secondaries; fills res = [PE, PE from H2O, photons traced]."""
@@ -558,7 +576,7 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
                 if vol < 0:
                     break
                 ne = mat[vol, 0]
-                mu = np.interp(E, att_E, att_mu) * 0.998 * ne / n_el_water  # water mu/rho x rho, per electron
+                mu = interp_clamped(E, att_E, att_mu) * 0.998 * ne / n_el_water  # water mu/rho x rho, per electron
                 t = -math.log(uniform(st)) / mu
                 px += t * ux
                 py += t * uy
@@ -671,24 +689,27 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
                            lam0, dlam, planes, discs, refl, diffuse, scint, res)  # fmt: skip
 
 
-@nb.njit(cache=True, error_model="numpy", parallel=True)
-def events_kernel(kinds, energies, pos, dirs, seed, cyl, tables, detect, pmax, lam0, dlam, pmts, refl, diffuse,
-                  scint, mat, dens, att_E, att_mu, n_el_water):  # fmt: skip
-    """Simulate each primary (its own random stream); rows [PE, PE from H2O, photons traced]."""
-    n = energies.shape[0]
-    out = np.zeros((n, 3))
-    optab = photon_table(tables)
-    planes, discs = pmt_planes(pmts)
-    nmax_v = np.empty(tables.shape[0])
+@nb.njit(**JIT)
+def max_index(tables):
+    """The largest refractive index of each volume on the wavelength grid."""
+    out = np.empty(tables.shape[0])
     for v in range(tables.shape[0]):
-        nmax_v[v] = tables[v, 0].max()
-    for i in nb.prange(n):
+        out[v] = tables[v, 0].max()
+    return out
+
+
+@nb.njit(nogil=True, **JIT)
+def events_range(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax_v, detect, pmax, lam0, dlam,
+                 planes, discs, refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, out):  # fmt: skip
+    """Simulate primaries ``first .. last - 1`` (each its own random stream) into rows of ``out``:
+    [PE, PE from H2O, photons traced]. Releases the GIL: threads run disjoint ranges."""
+    res = np.zeros(3)
+    for i in range(first, last):
         st = seed_state(seed, i)
-        res = np.zeros(3)
+        res[:] = 0.0
         run_event(kinds[i], energies[i], pos[i, 0], pos[i, 1], pos[i, 2], dirs[i, 0], dirs[i, 1], dirs[i, 2], st,
                   cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs, refl, diffuse, scint, mat, dens, att_E,
                   att_mu, n_el_water, res)  # fmt: skip
         out[i, 0] = res[0]
         out[i, 1] = res[1]
         out[i, 2] = res[2]
-    return out

@@ -48,13 +48,18 @@ from .kernels import (  # noqa: F401  (re-exported: the particle-transport kerne
     collision_stopping_power,
     count_cherenkov,
     emit_light,
-    events_kernel,
+    events_range,
     klein_nishina_sigma,
+    max_index,
+    photon_table,
+    pmt_planes,
     run_event,
 )
 from .materials import TRANSPORT, WATER_PHOTON_ATTENUATION
+from .photons import run_in_threads
 
 NA = 6.02214076e23
+EVENTS_PER_BLOCK = 8  # primaries per call of the kernel (small: balanced threads, negligible call cost)
 # density effect of liquid water (Sternheimer, Berger & Seltzer 1984): -C, x0, x1, a, m
 DENSITY_EFFECT = np.array([3.5017, 0.2400, 2.8004, 0.09116, 3.4773])
 
@@ -90,10 +95,14 @@ def simulate_events(geom: OpticalGeometry, kinds, energies_MeV, pos, dirs, seed:
     pmax = float(geom.detect_prob.max())
     if pmax <= 0.0:
         return {"pe": np.zeros(n), "pe_h2o": np.zeros(n), "photons_traced": np.zeros(n)}
-    out = events_kernel(
-        kinds, energies, pos, dirs, int(seed), geom.cylinders, geom.tables, geom.detect_prob, pmax,
-        geom.lambda_min_nm, geom.lambda_step_nm, geom.pmts, geom.reflectivity, geom.diffuse, geom.scint,
+    out = np.zeros((n, 3))
+    optab = photon_table(geom.tables)
+    planes, discs = pmt_planes(geom.pmts)
+    args = (
+        kinds, energies, pos, dirs, int(seed), geom.cylinders, optab, max_index(geom.tables), geom.detect_prob, pmax,
+        geom.lambda_min_nm, geom.lambda_step_nm, planes, discs, geom.reflectivity, geom.diffuse, geom.scint,
         transport_table(), DENSITY_EFFECT, WATER_PHOTON_ATTENUATION[:, 0].copy(),
-        WATER_PHOTON_ATTENUATION[:, 1].copy(), water_electron_density(),
+        WATER_PHOTON_ATTENUATION[:, 1].copy(), water_electron_density(), out,
     )  # fmt: skip
+    run_in_threads(n, lambda first, last: events_range(first, last, *args), EVENTS_PER_BLOCK)
     return {"pe": out[:, 0], "pe_h2o": out[:, 1], "photons_traced": out[:, 2]}
