@@ -15,7 +15,7 @@ lost, or reaches a PMT photocathode disc. Physics per step:
 Random numbers: xorshift64* streams seeded per event or per chunk of photons with splitmix64, so the
 numbers do not depend on how the work is split among threads (same seed, same result).
 
-The kernels themselves are in :mod:`d2oflux.optics.kernels` (all numba kernels share one module so
+The kernels themselves are in :mod:`d2oflux.optics._kernels` (all numba kernels share one module so
 that numba's per-file cache never keeps a stale copy of a kernel another one calls); the speed-ups
 used there, none of which changes the physics, are listed in its docstring.
 """
@@ -29,8 +29,7 @@ from typing import Protocol
 import numba
 import numpy as np
 
-from .geometry import OpticalGeometry
-from .kernels import (  # noqa: F401  (re-exported: the photon-transport kernels)
+from ._kernels import (  # noqa: F401  (re-exported: the photon-transport kernels)
     EPS,
     MAX_STEPS,
     azimuth,
@@ -52,6 +51,7 @@ from .kernels import (  # noqa: F401  (re-exported: the photon-transport kernels
     volume_of,
     volumes_of,
 )
+from .geometry import OpticalGeometry
 
 # --- parallel driver ----------------------------------------------------------------------------
 

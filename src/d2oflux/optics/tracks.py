@@ -23,7 +23,7 @@ heavy water and acrylic (documented approximations, each with its source in
   step direction; scintillation (if configured) isotropic, ``Y dE / (1 + kB dE/dx)`` (Birks).
 
 Electrons are followed to ``T_CUT`` (below the Cherenkov threshold in every medium) or to 50 keV in a
-scintillating volume. The kernels are in :mod:`d2oflux.optics.kernels` (with the photon transport: numba's
+scintillating volume. The kernels are in :mod:`d2oflux.optics._kernels` (with the photon transport: numba's
 cache is per file, and they call each other).
 """
 
@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import OpticalGeometry
-from .kernels import (  # noqa: F401  (re-exported: the particle-transport kernels and constants)
+from ._kernels import (  # noqa: F401  (re-exported: the particle-transport kernels and constants)
     ALPHA,
     ELECTRON,
     GAMMA,
@@ -55,6 +54,7 @@ from .kernels import (  # noqa: F401  (re-exported: the particle-transport kerne
     pmt_planes,
     run_event,
 )
+from .geometry import OpticalGeometry
 from .materials import TRANSPORT, WATER_PHOTON_ATTENUATION
 from .photons import run_in_threads
 
