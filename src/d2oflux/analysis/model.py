@@ -29,10 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backgrounds import BackgroundHistograms, background_histograms
+from ..beam import Exposure
 from ..detector import Detector
 from ..errors import ConfigError
 from ..rates import Expectation, expect
-from ..source import Exposure, Source
+from ..source import Source
 from ..systematics import SystematicsProfile, apply_profile, load_profile
 from .likelihood import NumpyModel
 
