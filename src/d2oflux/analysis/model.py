@@ -77,6 +77,23 @@ class FluxModel:
     def years(self) -> float:
         return self.expectation.exposure.years
 
+    @property
+    def detector_name(self) -> str:
+        return self.expectation.detector.name
+
+    @property
+    def exposure(self) -> Exposure:
+        return self.expectation.exposure
+
+    @property
+    def source(self) -> Source:
+        return self.expectation.source
+
+    @property
+    def fluence_per_cm2(self) -> dict[str, float]:
+        """Time-integrated flux of each flavour at the detector for the exposure [nu/cm^2]."""
+        return self.expectation.fluence_per_cm2
+
     def energy_edges(self) -> np.ndarray:
         e, _ = self.expectation.window_slices()
         edges = self.expectation.response.reco_edges_MeV
