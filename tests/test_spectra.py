@@ -59,3 +59,18 @@ def test_tabulated_spectrum(tmp_path):
     assert stats.kstest(s.sample(np.random.default_rng(5), 20_000), s.cdf).pvalue > 0.01
     # without an anti_nu_e column the mu- DAR contamination keeps its analytic shape
     assert src.spectrum("anti_nu_e").table is None
+
+
+def test_timing_closed_form_is_scipy_exponnorm():
+    # the timing's exponentially modified Gaussian is scipy.stats.exponnorm (K = tau/sigma), written with
+    # scipy.special; identical to rounding (1e-13) on the finite times, and 0 / 1 at the infinite ends
+    from d2oflux.timing import ExpModGaussian
+
+    t = np.linspace(-2000.0, 30000.0, 4001)
+    for tau in (c.TAU_PI_NS, c.TAU_MU_NS):
+        ref = stats.exponnorm(K=tau / 150.0, loc=440.0, scale=150.0)
+        emg = ExpModGaussian(tau, 440.0, 150.0)
+        np.testing.assert_allclose(emg.pdf(t), ref.pdf(t), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(emg.cdf(t), ref.cdf(t), rtol=1e-13, atol=1e-300)
+        assert emg.cdf(np.array([-np.inf, np.inf])).tolist() == [0.0, 1.0]
+        assert emg.pdf(np.array([-np.inf, np.inf])).tolist() == [0.0, 0.0]
