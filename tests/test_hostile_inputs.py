@@ -280,7 +280,7 @@ def test_permission_denied_is_one_line(tmp_path, monkeypatch):
         check_readable(target, "beam history")
     with pytest.raises(ConfigError, match="permission denied"):
         read_text_file(target, "beam history")
-    from d2oflux.beam_history import read_beam_history
+    from d2oflux.beam import read_beam_history
 
     with pytest.raises(ConfigError, match="beam history .* permission denied"):
         read_beam_history(target)
@@ -322,7 +322,7 @@ def test_mass_tolerance_accepts_percent_level_differences(write_detector):
 
 def test_beam_history_time_zone_rule(tmp_path):
     """Naive date-times are UTC: 05:00 UTC and 00:00-05:00 are the same instant."""
-    from d2oflux.beam_history import read_beam_history
+    from d2oflux.beam import read_beam_history
 
     p = tmp_path / "h.csv"
     p.write_text(

@@ -238,7 +238,7 @@ def test_lock_blocks_a_second_writer_and_stale_lock_is_taken_over(tmp_path, caps
         sleeper.wait()
     (tmp_path / LOCK_NAME).write_text(f"{dead_pid()}\n")
     assert main(["workspace", "-o", str(out)]) == 0
-    assert names(tmp_path) == ["ws.json"]  # stale lock taken over, then released
+    assert names(tmp_path) == ["ws.d2oflux.json", "ws.json"]  # stale lock taken over, then released
 
 
 def test_sweep_removes_only_dead_runs_temporaries(tmp_path):

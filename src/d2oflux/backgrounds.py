@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr
 
 from .rates import Expectation
 
@@ -79,7 +79,8 @@ def background_histograms(expectation: Expectation) -> BackgroundHistograms:
     e_cdf = -np.exp(-np.clip(e_edges, 0, None) / cfg.beam_neutron_slope_MeV)
     e_shape = np.diff(e_cdf)
     timing = expectation.source.timing
-    t_shape = np.diff(stats.norm.cdf(t_edges, timing.pot_mean_ns + cfg.beam_neutron_delay_ns, timing.pot_sigma_ns))
+    # the normal CDF of the delayed POT pulse (scipy.special: the rate engine does not import scipy.stats)
+    t_shape = np.diff(ndtr((t_edges - (timing.pot_mean_ns + cfg.beam_neutron_delay_ns)) / timing.pot_sigma_ns))
     shape = np.outer(e_shape, t_shape)
     in_window = shape[e_slice, t_slice].sum()
     neutrons = np.zeros_like(shape)

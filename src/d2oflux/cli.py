@@ -5,96 +5,117 @@ Exit status: 0 success; 2 bad input (one line ``d2oflux: error: ...`` on stderr)
 converge; fewer than 99 % of the toys converged): the result is printed, then one line
 ``d2oflux: invalid result: ...``; pass ``--allow-invalid`` to accept it with exit 0; 1 an internal error;
 130 interrupted. ``--json`` output is strict JSON: never NaN or Infinity.
+
+The shared options are declared once (:mod:`d2oflux.options`) and packed into a
+:class:`~d2oflux.settings.ModelSettings`. Each command imports what it needs when it runs; the commands of
+other packages (generate, optics, scan) are registered by name (:data:`LAZY_COMMANDS`) and imported only
+when they are run or their help is shown, so ``import d2oflux.cli`` and ``d2oflux --help`` stay fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from .errors import ConfigError, InvalidResult, strict_json
-from .formats import BEAM_HISTORY, EVENT_FILE, FLUX_FILE
-from .setup import YEARS_RANGE, build_setup
+from .options import (
+    AllowInvalidOpt,
+    DataDirOpt,
+    DatasetOpt,
+    DetectorOpt,
+    EventsOpt,
+    FacilityOpt,
+    FluxOpt,
+    HistoryOpt,
+    JsonOpt,
+    ModelFileOpt,
+    MuMinusOpt,
+    O16Opt,
+    PotOpt,
+    RadiativeOpt,
+    SystematicsOpt,
+    YearsOpt,
+    YieldOpt,
+)
+from .settings import ModelSettings, O16Model
+from .setup import YEARS_RANGE
+
+#: Commands defined in other packages: name -> (module, function, one-line help shown by ``d2oflux --help``;
+#: the same as the first line of the function's docstring, checked by the tests).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "generate": (
+        "d2oflux.generate.command",
+        "generate_command",
+        "Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file.",
+    ),
+    "optics": (
+        "d2oflux.optics.commands",
+        "optics_command",
+        "The response derived from the optical model (cached), or simulated Michel electrons (--michel N -o F).",
+    ),
+    "calibrate": (
+        "d2oflux.optics.commands",
+        "calibrate_command",
+        "Fit the light yield and resolution to a Michel PE spectrum (binned likelihood, iminuit).",
+    ),
+    "scan": (
+        "d2oflux.scan.commands",
+        "scan_command",
+        "Scan detector designs on Dask into a resumable Parquet store (rerun the same command to resume).",
+    ),
+    "scan-report": (
+        "d2oflux.scan.commands",
+        "scan_report_command",
+        "Figures and the answer ('which design, where, how long') from a scan store.",
+    ),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The ``d2oflux`` group: commands of :data:`LAZY_COMMANDS` are imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.commands, *(name for name in LAZY_COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module, function, _ = LAZY_COMMANDS[cmd_name]
+            single = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+            single.command(cmd_name)(getattr(importlib.import_module(module), function))
+            self.commands[cmd_name] = typer.main.get_command(single)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, with the lazy commands' one-line help taken from :data:`LAZY_COMMANDS`."""
+        rows = []
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        for name in names:
+            cmd = self.commands.get(name)
+            if cmd is None:
+                rows.append((name, click.Command(name, help=LAZY_COMMANDS[name][2]).get_short_help_str(limit)))
+            elif not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="d2oflux: heavy-water flux normalisation of a pion-decay-at-rest neutrino source.",
 )
-
-DetectorOpt = Annotated[str, typer.Option("--detector", "-d", help="Preset name or path to a detector TOML file.")]
-YearsOpt = Annotated[float | None, typer.Option("--years", help="Exposure in SNS-years (5000 h at nominal power).")]
-PotOpt = Annotated[float | None, typer.Option("--pot", help="Exposure in protons on target.")]
-HistoryOpt = Annotated[
-    Path | None,
-    typer.Option("--beam-history", help=f"Beam-history file: {BEAM_HISTORY.help()}."),
-]
-FacilityOpt = Annotated[
-    str | None, typer.Option("--facility", help="Facility preset or TOML (default: the detector's).")
-]
-YieldOpt = Annotated[
-    float | None,
-    typer.Option("--nu-per-proton", help="Neutrinos per proton per flavour (overrides the facility)."),
-]
-O16Opt = Annotated[str, typer.Option("--o16-model", help="nu_e 16O CC model: kolbe or nakazato.")]
-MuMinusOpt = Annotated[
-    bool,
-    typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one strict JSON object on stdout.")]
-DatasetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--dataset",
-        help="CEvNS data set (preset coherent-csi-2021, coherent-lar-2020 or a TOML); repeat "
-        "for a joint fit sharing the flux.",
-    ),
-]
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Offline folder of the COHERENT releases (default: $D2OFLUX_DATA_DIR, else fetch)."
-    ),
-]
-AllowInvalidOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-invalid",
-        help="Accept an invalid result (fit at a bound, non-positive-definite covariance, unconverged "
-        "minimiser, fewer than 99 % of toys converged) with exit status 0 instead of 3.",
-    ),
-]
-FluxOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--flux-file",
-        help=f"Flux file replacing the analytic piDAR spectra: {FLUX_FILE.help()}.",
-    ),
-]
-RadiativeOpt = Annotated[
-    bool,
-    typer.Option(
-        "--radiative-corrections/--no-radiative-corrections",
-        help="KRV radiative correction on nu-d CC (default on; off: the bare NSAPMGK table).",
-    ),
-]
-SystematicsOpt = Annotated[
-    str,
-    typer.Option("--systematics", help="Systematics profile: default, theory-only, or a TOML file."),
-]
-
-
-def _check_o16(model: str) -> str:
-    if model not in ("kolbe", "nakazato"):
-        raise ConfigError(f"--o16-model: expected 'kolbe' or 'nakazato', got '{model}'")
-    return model
 
 
 @app.command()
@@ -105,7 +126,7 @@ def rates(
     beam_history: HistoryOpt = None,
     facility: FacilityOpt = None,
     nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = "kolbe",
+    o16_model: O16Opt = O16Model.kolbe,
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
     radiative_corrections: RadiativeOpt = True,
@@ -115,10 +136,22 @@ def rates(
     from .rates import expect
     from .summary import rates_summary, rates_table
 
-    det, src, exposure = build_setup(
-        detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, flux_file=flux_file
+    settings = ModelSettings(
+        detector=detector,
+        years=years,
+        pot=pot,
+        beam_history=beam_history,
+        facility=facility,
+        nu_per_proton=nu_per_proton,
+        mu_minus_dar=mu_minus_dar,
+        o16_model=o16_model,
+        flux_file=flux_file,
+        radiative_corrections=radiative_corrections,
     )
-    result = expect(det, src, exposure, o16_model=_check_o16(o16_model), radiative_corrections=radiative_corrections)
+    det, src, exposure = settings.setup()
+    result = expect(
+        det, src, exposure, o16_model=settings.o16_model.value, radiative_corrections=settings.radiative_corrections
+    )
     summary = rates_summary(result)
     if as_json:
         typer.echo(strict_json(summary))
@@ -141,72 +174,74 @@ def parse_years(text: str) -> list[float]:
     return values
 
 
-def _model(
-    detector,
-    years,
-    pot,
-    beam_history,
-    facility,
-    nu_per_proton,
-    mu_minus_dar,
-    o16_model,
-    flux_file=None,
-    radiative_corrections=True,
-    systematics="default",
-):
-    from .analysis.model import build_model
+def _model(settings: ModelSettings, saved: Path | None = None):
+    """The flux model: read from ``saved`` (``--model``) if given, else built from ``settings``.
 
-    det, src, exposure = build_setup(
-        detector, years, pot, beam_history, facility, nu_per_proton, mu_minus_dar, flux_file=flux_file
-    )
-    return build_model(
-        det,
-        src,
-        exposure,
-        o16_model=_check_o16(o16_model),
-        radiative_corrections=radiative_corrections,
-        systematics=systematics,
-    )
+    With ``--model`` the model-building options must be left at their defaults (the saved model fixes them).
+    """
+    if saved is None:
+        return settings.build_model()
+    given = settings.changed()
+    if given:
+        raise ConfigError(f"--model: the saved model fixes the model options; do not give {', '.join(given)}")
+    from .analysis.saved import load_model
+
+    return load_model(saved)
 
 
 @app.command()
 def workspace(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the pyhf workspace JSON.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the pyhf workspace JSON; the d2oflux sidecar (binning, mask, exposure, "
+            "settings; read by --model) goes beside it as <stem>.d2oflux.json.",
+        ),
+    ],
     detector: DetectorOpt = "d2o-module1",
     years: YearsOpt = None,
     pot: PotOpt = None,
     beam_history: HistoryOpt = None,
     facility: FacilityOpt = None,
     nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = "kolbe",
+    o16_model: O16Opt = O16Model.kolbe,
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
 ) -> None:
-    """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations)."""
+    """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations) and its d2oflux sidecar."""
+    from .analysis.saved import is_sidecar, sidecar, sidecar_path
     from .outputs import check_output_file, write_json_atomic
 
+    side = sidecar_path(output)
+    if side == output:
+        raise ConfigError(f"--output '{output}': the name is reserved for the sidecar; choose e.g. model.json")
     check_output_file(output, "--output", is_ours=_is_d2oflux_workspace)
-    model = _model(
-        detector,
-        years,
-        pot,
-        beam_history,
-        facility,
-        nu_per_proton,
-        mu_minus_dar,
-        o16_model,
-        flux_file,
-        radiative_corrections,
-        systematics,
+    check_output_file(side, "--output (sidecar)", is_ours=is_sidecar)
+    settings = ModelSettings(
+        detector=detector,
+        years=years,
+        pot=pot,
+        beam_history=beam_history,
+        facility=facility,
+        nu_per_proton=nu_per_proton,
+        mu_minus_dar=mu_minus_dar,
+        o16_model=o16_model,
+        flux_file=flux_file,
+        radiative_corrections=radiative_corrections,
+        systematics=systematics,
     )
+    model = _model(settings)
     _validate_with_pyhf(model.workspace)
+    write_json_atomic(side, sidecar(model, settings), "--output (sidecar)", is_ours=is_sidecar)
     write_json_atomic(output, model.workspace, "--output", is_ours=_is_d2oflux_workspace)
     typer.echo(
         f"wrote {output}: {len(model.workspace['channels'])} channels, "
         f"{sum(len(c['samples']) for c in model.workspace['channels'])} samples "
-        f"(try: pyhf fit {output})",
+        f"(try: pyhf fit {output}), and its d2oflux sidecar {side} (for --model {output})",
         err=True,
     )
 
@@ -233,25 +268,19 @@ def _validate_with_pyhf(spec: dict) -> None:
 
 @app.command()
 def fit(
-    events: Annotated[
-        Path | None,
-        typer.Option(
-            "--events",
-            help=f"Event file: {EVENT_FILE.help()}; 'example' for the "
-            "shipped pseudo-data (d2o-module1, 1 SNS-year, seed 1).",
-        ),
-    ] = None,
+    events: EventsOpt = None,
     detector: DetectorOpt = "d2o-module1",
     years: YearsOpt = None,
     pot: PotOpt = None,
     beam_history: HistoryOpt = None,
     facility: FacilityOpt = None,
     nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = "kolbe",
+    o16_model: O16Opt = O16Model.kolbe,
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
+    model_file: ModelFileOpt = None,
     as_json: JsonOpt = False,
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
@@ -265,6 +294,20 @@ def fit(
     With --dataset: fit COHERENT CEvNS data sets (jointly with the D2O --events if given)."""
     from .analysis.measurement import fit_events, fit_table
 
+    settings = ModelSettings(
+        detector=detector,
+        years=years,
+        pot=pot,
+        beam_history=beam_history,
+        facility=facility,
+        nu_per_proton=nu_per_proton,
+        mu_minus_dar=mu_minus_dar,
+        o16_model=o16_model,
+        flux_file=flux_file,
+        radiative_corrections=radiative_corrections,
+        systematics=systematics,
+    )
+    no_exposure = years is None and pot is None and beam_history is None and model_file is None
     if events is not None and str(events) == "example" and not events.exists():
         from importlib import resources
 
@@ -274,41 +317,16 @@ def fit(
 
         d2o = None
         if events is not None:
-            if years is None and pot is None and beam_history is None:
+            if no_exposure:
                 raise ConfigError("fit: give the exposure of the D2O events with --years, --pot or --beam-history")
-            d2o = _model(
-                detector,
-                years,
-                pot,
-                beam_history,
-                facility,
-                nu_per_proton,
-                mu_minus_dar,
-                o16_model,
-                flux_file,
-                radiative_corrections,
-                systematics,
-            )
+            d2o = _model(settings, model_file)
         typer.echo(fit_datasets_command(dataset, data_dir, plot, as_json, d2o, events))
         return
     if events is None:
         raise ConfigError("fit: give --events (D2O events) or --dataset (CEvNS data set)")
-    if years is None and pot is None and beam_history is None:
+    if no_exposure:
         raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
-    model = _model(
-        detector,
-        years,
-        pot,
-        beam_history,
-        facility,
-        nu_per_proton,
-        mu_minus_dar,
-        o16_model,
-        flux_file,
-        radiative_corrections,
-        systematics,
-    )
-    result = fit_events(model, events)
+    result = fit_events(_model(settings, model_file), events)
     typer.echo(strict_json(result) if as_json else fit_table(result))
     if not result["valid"] and not allow_invalid:
         shown = result["problems"][:3] + (
@@ -323,7 +341,7 @@ def sensitivity(
     years: Annotated[str, typer.Option("--years", help="Comma-separated SNS-years, e.g. 0.5,1,2,3,5.")] = "0.5,1,2,3,5",
     facility: FacilityOpt = None,
     nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = "kolbe",
+    o16_model: O16Opt = O16Model.kolbe,
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
     cevns: Annotated[
@@ -331,6 +349,7 @@ def sensitivity(
     ] = "csi,lar",
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
+    model_file: ModelFileOpt = None,
     as_json: JsonOpt = False,
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
@@ -338,31 +357,31 @@ def sensitivity(
     """Projected relative flux uncertainty vs exposure (Asimov), impacts, and CEvNS propagation.
 
     With --dataset: the CEvNS cross-section uncertainty of each data set with today's flux prior vs the
-    D2O-constrained flux after each exposure (joint fits of the real CEvNS data with the D2O Asimov data)."""
+    D2O-constrained flux after each exposure (joint fits of the real CEvNS data with the D2O Asimov data).
+    With --model: the saved model, at any exposure, scaled to each of --years."""
     from .analysis.propagation import propagation_table
     from .study import sensitivity_study, sensitivity_table
 
     year_list = parse_years(years)
-    model = _model(
-        detector,
-        1.0,
-        None,
-        None,
-        facility,
-        nu_per_proton,
-        mu_minus_dar,
-        o16_model,
-        flux_file,
-        radiative_corrections,
-        systematics,
+    settings = ModelSettings(
+        detector=detector,
+        facility=facility,
+        nu_per_proton=nu_per_proton,
+        mu_minus_dar=mu_minus_dar,
+        o16_model=o16_model,
+        flux_file=flux_file,
+        radiative_corrections=radiative_corrections,
+        systematics=systematics,
     )
+    model = _model(settings if model_file is not None else _one_year(settings), model_file)
     result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
     xsec_text = ""
     if dataset:
         from .coherent.command import propagation_for_sensitivity
 
+        det = model.settings.detector if model_file is not None else detector
         result["cevns_xsec_propagation"], xsec_text = propagation_for_sensitivity(
-            dataset, year_list, detector, data_dir, progress=not as_json and sys.stderr.isatty()
+            dataset, year_list, det, data_dir, progress=not as_json and sys.stderr.isatty()
         )
     if as_json:
         typer.echo(strict_json(result))
@@ -375,10 +394,19 @@ def sensitivity(
             typer.echo(xsec_text)
 
 
+def _one_year(settings: ModelSettings) -> ModelSettings:
+    """The settings at 1 SNS-year (sensitivity builds its model there and scales it to each exposure)."""
+    from dataclasses import replace
+
+    return replace(settings, years=1.0)
+
+
 @app.command()
 def toys(
     detector: DetectorOpt = "d2o-module1",
-    years: Annotated[float, typer.Option("--years", help="Exposure in SNS-years.")] = 1.0,
+    years: Annotated[
+        float | None, typer.Option("--years", help="Exposure in SNS-years (default 1; with --model: the model's).")
+    ] = None,
     ntoys: Annotated[
         float, typer.Option("--ntoys", help="Number of pseudo-experiments (e.g. 10000 or 1e4; at most 1e6).")
     ] = 1000,
@@ -386,11 +414,12 @@ def toys(
     allow_large: Annotated[bool, typer.Option("--allow-large", help="Allow more than 10^6 toys.")] = False,
     facility: FacilityOpt = None,
     nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = "kolbe",
+    o16_model: O16Opt = O16Model.kolbe,
     mu_minus_dar: MuMinusOpt = True,
     flux_file: FluxOpt = None,
     radiative_corrections: RadiativeOpt = True,
     systematics: SystematicsOpt = "default",
+    model_file: ModelFileOpt = None,
     as_json: JsonOpt = False,
     allow_invalid: AllowInvalidOpt = False,
 ) -> None:
@@ -399,21 +428,21 @@ def toys(
     from .errors import check_seed
 
     ntoys, seed = check_ntoys(ntoys, allow_large=allow_large), check_seed(seed)
-    model = _model(
-        detector,
-        years,
-        None,
-        None,
-        facility,
-        nu_per_proton,
-        mu_minus_dar,
-        o16_model,
-        flux_file,
-        radiative_corrections,
-        systematics,
+    settings = ModelSettings(
+        detector=detector,
+        years=years,
+        facility=facility,
+        nu_per_proton=nu_per_proton,
+        mu_minus_dar=mu_minus_dar,
+        o16_model=o16_model,
+        flux_file=flux_file,
+        radiative_corrections=radiative_corrections,
+        systematics=systematics,
     )
+    model = _model(settings if model_file is not None or years is not None else _one_year(settings), model_file)
+    years = model.years
     res = run_toys(model.numpy_model(), ntoys, seed, progress=sys.stderr.isatty(), allow_large=allow_large)
-    d = {"detector": model.expectation.detector.name, "years": years, **res.to_dict()}
+    d = {"detector": model.detector_name, "years": years, **res.to_dict()}
     summarise = res.n_converged >= 2 and (res.valid or allow_invalid)
     if not summarise:  # refuse to summarise too few converged toys
         d.update({k: None for k, v in d.items() if isinstance(v, float) and k not in ("years", "converged_fraction")})
@@ -422,7 +451,7 @@ def toys(
     else:
         typer.echo(
             f"{res.n_converged}/{ntoys} toys converged ({res.converged_fraction:.1%}; seed {seed}), "
-            f"{model.expectation.detector.name}, {years:g} SNS-years"
+            f"{model.detector_name}, {years:g} SNS-years"
         )
         if summarise:
             typer.echo(
@@ -495,25 +524,6 @@ def report(
     typer.echo(f"wrote {output}/report.html (open it in a browser), summary.json and figures")
 
 
-def _register_generate() -> None:
-    from .generate.command import generate_command
-
-    app.command("generate")(generate_command)
-
-
-_register_generate()
-
-
-def _register_optics() -> None:
-    from .optics.commands import calibrate_command, optics_command
-
-    app.command("optics")(optics_command)
-    app.command("calibrate")(calibrate_command)
-
-
-_register_optics()
-
-
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that partial outputs are removed on the way out."""
 
@@ -558,8 +568,6 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: list[str]) -> int:
     import warnings
 
-    from pydantic import ValidationError
-
     try:
         # typer, not standalone, returns an exit code: 130 after turning a KeyboardInterrupt into Exit(130)
         with warnings.catch_warnings():
@@ -589,16 +597,16 @@ def _run(args: list[str]) -> int:
     except KeyboardInterrupt:
         print("d2oflux: interrupted", file=sys.stderr)
         return 130
-    except ValidationError as exc:  # a pydantic model not wrapped in ConfigError: still one line
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first.get("loc", ())) or exc.title
-        print(f"d2oflux: error: {where}: {first.get('msg', 'invalid value')}", file=sys.stderr)
-        return 2
     except OSError as exc:  # the file system said no (disk full, permissions changed while running)
         name = f" '{exc.filename}'" if exc.filename else ""
         print(f"d2oflux: error: cannot write or read{name}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug, not bad input: one line, the traceback on request
+        if _is_validation_error(exc):  # a pydantic model not wrapped in ConfigError: still one line
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ())) or exc.title
+            print(f"d2oflux: error: {where}: {first.get('msg', 'invalid value')}", file=sys.stderr)
+            return 2
         if os.environ.get("D2OFLUX_DEBUG"):
             raise
         print(
@@ -610,19 +618,15 @@ def _run(args: list[str]) -> int:
         return 1
 
 
+def _is_validation_error(exc: Exception) -> bool:
+    """A pydantic ``ValidationError`` (pydantic is not imported for it: if it was never loaded, none was raised)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(exc, pydantic.ValidationError)
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Print a warning as one line ``d2oflux: warning: ...`` on stderr."""
     print(f"d2oflux: warning: {' '.join(str(message).split())}", file=sys.stderr)
-
-
-def _register_scan() -> None:
-    from .scan.commands import scan_command, scan_report_command
-
-    app.command("scan")(scan_command)
-    app.command("scan-report")(scan_report_command)
-
-
-_register_scan()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from . import constants as c
-from .source import TimingModel, spectrum_pdf
+from .spectra import spectrum_pdf
+from .timing import TimingModel
 from .xsec.channel import PLOT_GROUPS, registered_channels
 
 #: Petroff (2021), arXiv:2107.02270, Table 1: the 10-colour accessible sequence, in order.

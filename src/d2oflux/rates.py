@@ -23,9 +23,10 @@ from functools import cached_property, lru_cache
 import hist
 import numpy as np
 
+from .beam import Exposure
 from .detector import Detector
 from .response import Response
-from .source import Exposure, Source
+from .source import Source
 from .xsec import cross_sections_for_target, registered_channels
 from .xsec.base import CrossSection
 

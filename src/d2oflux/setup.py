@@ -20,7 +20,7 @@ MAX_NU_PER_PROTON = 10.0
 def facility_for(det, facility: str | None = None, nu_per_proton: float | None = None):
     """The facility of a run: ``facility`` if given, else the detector's; a facility file named inside a
     detector TOML resolves relative to that TOML's folder."""
-    from .source import load_facility
+    from .beam import load_facility
 
     if facility is not None:
         return load_facility(facility, nu_per_proton=nu_per_proton)
@@ -42,8 +42,10 @@ def build_setup(
     flux_file: Path | None = None,
 ):
     """Load the detector, the source and the exposure from CLI options."""
+    from .beam import Exposure
     from .detector import load_detector
-    from .source import Exposure, FluxTable, Source
+    from .source import Source
+    from .spectra import FluxTable
 
     det = load_detector(detector)
     fac = facility_for(det, facility, nu_per_proton)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from .analysis.model import FluxModel
 from .analysis.propagation import propagate
+from .analysis.saved import SavedModel
 from .analysis.sensitivity import REFERENCES, sensitivity
-from .source import Source
 
 
-def sensitivity_study(model: FluxModel, years: list[float], cevns_detectors: list[str]) -> tuple[dict, list]:
+def sensitivity_study(
+    model: FluxModel | SavedModel, years: list[float], cevns_detectors: list[str]
+) -> tuple[dict, list]:
     """The ``d2oflux sensitivity --json`` object, and the propagation rows (for tables and plots)."""
     sens = sensitivity(model, years)
-    exp = model.expectation
-    source: Source = exp.source
-    rows = propagate(cevns_detectors, source, sens.total[sens.years.index(max(sens.years))])
+    rows = propagate(cevns_detectors, model.source, sens.total[sens.years.index(max(sens.years))])
     out = {
-        "detector": exp.detector.name,
+        "detector": model.detector_name,
         "years": sens.years,
         "stat_only": sens.stat_only,
         "stat_all_nuisances_fixed": sens.stat_all_nuisances_fixed,

@@ -9,9 +9,10 @@ from .events import bin_event_file, with_observations
 from .fitter import fit_minuit
 from .likelihood import NumpyModel
 from .model import FREE_PARAMETERS, POI, FluxModel
+from .saved import SavedModel
 
 
-def fit_events(model: FluxModel, path) -> dict:
+def fit_events(model: FluxModel | SavedModel, path) -> dict:
     """Fit the events in ``path`` with ``model``; return a JSON-ready result.
 
     Keys: ``flux_norm`` (value, hesse error, minos down/up), ``nu_per_proton`` (value, errors),
@@ -27,8 +28,7 @@ def fit_events(model: FluxModel, path) -> dict:
     i = nm.poi_index
     mu, err = float(res.values[i]), float(res.errors[i])
     down, up = res.poi_minos
-    exp = model.expectation
-    r0 = exp.exposure.nu_per_proton
+    r0 = model.exposure.nu_per_proton
     lam = nm.expected(res.values)[0]
     n = nm.observed
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -46,8 +46,8 @@ def fit_events(model: FluxModel, path) -> dict:
         if not nm.constrained[k] and p != POI
     }
     return {
-        "detector": exp.detector.name,
-        "exposure": {"pot": exp.exposure.pot, "years": exp.exposure.years},
+        "detector": model.detector_name,
+        "exposure": {"pot": model.exposure.pot, "years": model.exposure.years},
         "valid": res.valid,
         "problems": list(res.problems),
         "flux_norm": {"value": mu, "error": err, "minos_down": down, "minos_up": up},
@@ -58,7 +58,7 @@ def fit_events(model: FluxModel, path) -> dict:
             "minos_up": up * r0,
             "nominal": r0,
         },
-        "flux_at_detector_cm2": {f: {"value": mu * v, "error": err * v} for f, v in exp.fluence_per_cm2.items()},
+        "flux_at_detector_cm2": {f: {"value": mu * v, "error": err * v} for f, v in model.fluence_per_cm2.items()},
         "pulls": pulls,
         "free_parameters": free,
         "fit_quality": {"deviance": float(dev), "ndf": ndf, "p_value": float(stats.chi2.sf(dev, ndf))},

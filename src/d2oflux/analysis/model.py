@@ -30,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backgrounds import BackgroundHistograms, background_histograms
+from ..beam import Exposure
 from ..detector import Detector
 from ..errors import ConfigError
 from ..rates import Expectation, expect
-from ..source import Exposure, Source
+from ..source import Source
 from ..systematics import SystematicsProfile, apply_profile, load_profile
 from ..xsec.channel import get_channel
 from .likelihood import NumpyModel
@@ -77,6 +78,23 @@ class FluxModel:
     @property
     def years(self) -> float:
         return self.expectation.exposure.years
+
+    @property
+    def detector_name(self) -> str:
+        return self.expectation.detector.name
+
+    @property
+    def exposure(self) -> Exposure:
+        return self.expectation.exposure
+
+    @property
+    def source(self) -> Source:
+        return self.expectation.source
+
+    @property
+    def fluence_per_cm2(self) -> dict[str, float]:
+        """Time-integrated flux of each flavour at the detector for the exposure [nu/cm^2]."""
+        return self.expectation.fluence_per_cm2
 
     def energy_edges(self) -> np.ndarray:
         e, _ = self.expectation.window_slices()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..beam import Exposure
 from ..detector import load_detector
 from ..rates import expect
-from ..source import Exposure, Source
+from ..source import Source
 
 
 @dataclass

@@ -23,7 +23,9 @@ import numpy as np
 
 from ..constants import E_MICHEL_MAX_MEV, E_NUMU_PROMPT_MEV
 from ..detector import load_detector
-from ..source import PIDAR_FLAVOURS, TimingModel, spectrum_nodes
+from ..source import PIDAR_FLAVOURS
+from ..spectra import spectrum_nodes
+from ..timing import TimingModel
 from ..xsec.cevns import CEvNSCrossSection
 from .dataset import Dataset
 from .response import ResponseChain, subdivide

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.model import build_model
+from ..beam import Exposure, load_facility
 from ..detector import load_detector
-from ..source import Exposure, Source, load_facility
+from ..source import Source
 from .dataset import load_dataset
 from .fit import FLUX, POI, build_dataset_model, minimise
 from .joint import build_likelihood

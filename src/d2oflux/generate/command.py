@@ -1,6 +1,7 @@
 """``d2oflux generate``: the command-line face of :func:`d2oflux.generate.generate`.
 
-Register with ``app.command("generate")(generate_command)``. Options mirror the function; bad input
+Registered lazily by :mod:`d2oflux.cli` (this module is imported only when the command runs); the options
+shared with the other commands come from :mod:`d2oflux.options`. Options mirror the function; bad input
 raises :class:`~d2oflux.errors.ConfigError` (one line, exit status 2 through ``d2oflux.cli.main``).
 """
 
@@ -14,14 +15,14 @@ from typing import Annotated
 import typer
 
 from ..errors import ConfigError
+from ..options import DetectorOpt, FacilityOpt, FluxOpt, MuMinusOpt, O16Opt, RadiativeOpt, YieldOpt
+from ..settings import O16Model
 
 
 def generate_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed in [0, 2^63) (same seed, same file).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .parquet, .hepmc3 (NuHepMC) or .root.")],
-    detector: Annotated[
-        str, typer.Option("--detector", "-d", help="Preset name or path to a detector TOML file.")
-    ] = "d2o-module1",
+    detector: DetectorOpt = "d2o-module1",
     years: Annotated[
         float | None, typer.Option("--years", help="Exposure in SNS-years: Poisson counts per channel.")
     ] = None,
@@ -45,32 +46,12 @@ def generate_command(
         str | None,
         typer.Option("--channels", help="Comma-separated channels (e.g. nue_d_cc,es_nue,nue_o16_cc@h2o); default all."),
     ] = None,
-    facility: Annotated[
-        str | None, typer.Option("--facility", help="Facility preset or TOML (default: the detector's).")
-    ] = None,
-    mu_minus_dar: Annotated[
-        bool,
-        typer.Option("--mu-minus-dar/--no-mu-minus-dar", help="Include the mu- DAR anti-nu_e contamination."),
-    ] = True,
-    o16_model: Annotated[str, typer.Option("--o16-model", help="nu_e 16O CC model: kolbe or nakazato.")] = "kolbe",
-    nu_per_proton: Annotated[
-        float | None,
-        typer.Option("--nu-per-proton", help="Neutrinos per proton per flavour (overrides the facility)."),
-    ] = None,
-    flux_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--flux-file",
-            help="CSV of dN/dE per flavour (E_MeV,nu_mu,nu_e,anti_nu_mu) replacing the analytic piDAR spectra.",
-        ),
-    ] = None,
-    radiative_corrections: Annotated[
-        bool,
-        typer.Option(
-            "--radiative-corrections/--no-radiative-corrections",
-            help="KRV radiative correction on nu-d CC (default on; off: the bare NSAPMGK table).",
-        ),
-    ] = True,
+    facility: FacilityOpt = None,
+    mu_minus_dar: MuMinusOpt = True,
+    o16_model: O16Opt = O16Model.kolbe,
+    nu_per_proton: YieldOpt = None,
+    flux_file: FluxOpt = None,
+    radiative_corrections: RadiativeOpt = True,
 ) -> None:
     """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file.
 
@@ -79,10 +60,12 @@ def generate_command(
     events per SNS-year; --per-channel gives N events to every channel instead. More than 10^8 events
     need --allow-large. The file appears only when complete (an interrupted run leaves nothing).
     """
+    from ..beam import Exposure
     from ..detector import load_detector
     from ..errors import check_seed
     from ..setup import facility_for
-    from ..source import Exposure, FluxTable, Source
+    from ..source import Source
+    from ..spectra import FluxTable
     from .core import generate
     from .plan import check_count, check_output_path, parse_channels
 
@@ -113,7 +96,7 @@ def generate_command(
         seed=seed,
         output=output,
         progress=sys.stderr.isatty(),
-        o16_model=o16_model,
+        o16_model=O16Model(o16_model).value,
         allow_large=allow_large,
         radiative_corrections=radiative_corrections,
     )

@@ -34,9 +34,10 @@ from .. import __version__
 from ..analysis.likelihood import NumpyModel
 from ..analysis.model import build_model, scale_workspace
 from ..analysis.toys import run_toys
+from ..beam import Exposure
 from ..detector import Detector
 from ..response import Response
-from ..source import Exposure, Source
+from ..source import Source
 from .space import Configured, Point, ScanBase, configure
 
 #: Exposure range searched for the time to reach a precision [facility-years].

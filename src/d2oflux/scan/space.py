@@ -28,10 +28,10 @@ from typing import Any, get_args, get_origin
 import numpy as np
 from pydantic import BaseModel
 
+from ..beam import Facility, load_facility
 from ..config import describe_validation_error
 from ..detector import DetectorConfig, Geometry, load_detector, misaligned_window_edge
 from ..errors import ConfigError, suggest
-from ..source import Facility, load_facility
 from .spec import RANGE_KINDS, ParameterRange, ScanSpec
 
 #: Geometry lengths that scale with the cube root of a region's mass.

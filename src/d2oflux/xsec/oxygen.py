@@ -65,6 +65,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from d2oflux.constants import M_E_MEV, M_MU_MEV
+from d2oflux.spectra import michel_pdf
 from d2oflux.xsec.base import CrossSection, delta_spectrum
 from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 from d2oflux.xsec.tables import (
@@ -340,10 +341,9 @@ class O16NC(CrossSection):
 
 def michel_averaged_ratio(n: int = 4000) -> float:
     """Ratio Nakazato / Kolbe of the nu_e 16O CC cross section averaged over the mu+ DAR nu_e spectrum
-    ``f(E) = (192/m) (E/m)^2 (1/2 - E/m)`` (PHYSICS.md section 2). Used to document the uncertainty."""
-    m = M_MU_MEV
-    E = np.linspace(1e-3, m / 2, n)
-    f = (192.0 / m) * (E / m) ** 2 * (0.5 - E / m)
+    (:func:`d2oflux.spectra.michel_pdf`). Used to document the uncertainty."""
+    E = np.linspace(1e-3, M_MU_MEV / 2, n)
+    f = michel_pdf("nu_e", E)
     k = NueO16CC("kolbe").sigma(E)
     nk = NueO16CC("nakazato").sigma(E)
     return float(np.trapezoid(f * nk, E) / np.trapezoid(f * k, E))
