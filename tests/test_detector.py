@@ -12,7 +12,7 @@ AVOGADRO = 6.02214076e23
 
 
 def test_d2o_targets_per_kg_by_hand():
-    # 1000 g / 20.0276 g/mol x N_A molecules; 2 d, 1 16O, 10 electrons each (PHYSICS.md section 4)
+    # 1000 g / 20.0276 g/mol x N_A molecules; 2 d, 1 16O, 10 electrons each (docs/physics.md §4)
     t = material("D2O", deuterium_fraction=1.0).targets_per_kg()
     molecules = 1000 / 20.0276 * AVOGADRO
     assert t["deuteron"] == pytest.approx(2 * molecules, rel=2e-5)  # molar mass quoted to 6 digits
@@ -42,7 +42,7 @@ def test_presets_load():
         assert det.distance_m > 0
     mod = load_detector("d2o-module1")
     assert [r.name for r in mod.regions] == ["d2o", "acrylic", "h2o"]
-    # the D2O cylinder: 70 cm x 140 cm at 1.105 g/cm^3 is 595 kg, "consistent with 592 kg" (PHYSICS.md s.5)
+    # the D2O cylinder: 70 cm x 140 cm at 1.105 g/cm^3 is 595 kg, "consistent with 592 kg" (docs/physics.md §5)
     assert mod.regions[0].geometry.volume_cm3 * 1.105e-3 == pytest.approx(595, abs=1)
 
 

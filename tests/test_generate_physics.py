@@ -272,7 +272,7 @@ def test_elastic_electrons_follow_two_body_relation(module1):
     E, T = ev["nu_energy_MeV"], ev["lepton_kinetic_MeV"]
     p = ev["fs_p_MeV"][:, 0]
     cos_from_momenta = np.einsum("ij,ij->i", p, ev["nu_dir"]) / np.linalg.norm(p, axis=1)
-    analytic = (1 + c.M_E_MEV / E) * np.sqrt(T / (T + 2 * c.M_E_MEV))  # PHYSICS.md s.3 / xsec.electron
+    analytic = (1 + c.M_E_MEV / E) * np.sqrt(T / (T + 2 * c.M_E_MEV))  # docs/physics.md §3 / xsec.electron
     assert np.allclose(cos_from_momenta, analytic, atol=1e-9)
     assert np.allclose(ev["lepton_cos_theta"], cos_from_momenta, atol=1e-9)
     assert cos_from_momenta.min() > 0  # strictly forward
@@ -282,7 +282,7 @@ def test_o16_cc_angle_is_tomas(module1):
     det, _ = module1
     ev, _, _ = sample(det, ["nue_o16_cc"], 200_000, 56)
     x = ((ev["nu_energy_MeV"] - 15.0) / 25.0) ** 4
-    a = -(1 + x) / (3 + x)  # Tomas et al. hep-ph/0307050 (B7), PHYSICS.md s.3
+    a = -(1 + x) / (3 + x)  # Tomas et al. hep-ph/0307050 (B7), docs/physics.md §3
     edges = np.linspace(-1, 1, 21)
     expected = np.array([linear_cos_bin_probability(a, lo, hi).sum() for lo, hi in pairwise(edges)])
     assert chi2_pvalue(np.histogram(ev["lepton_cos_theta"], edges)[0], expected) > P_MIN

@@ -1,4 +1,4 @@
-"""Source: spectra, timing and normalisation against closed forms (PHYSICS.md section 2)."""
+"""Source: spectra, timing and normalisation against closed forms (docs/physics.md §2)."""
 
 import math
 
@@ -22,7 +22,7 @@ from d2oflux.source import (
 
 
 def test_prompt_line_energy():
-    # (m_pi^2 - m_mu^2)/(2 m_pi) = 29.79 MeV (PHYSICS.md section 2), quoted to 4 digits
+    # (m_pi^2 - m_mu^2)/(2 m_pi) = 29.79 MeV (docs/physics.md §2), quoted to 4 digits
     assert c.E_NUMU_PROMPT_MEV == pytest.approx(29.79, abs=0.005)
     assert c.E_MICHEL_MAX_MEV == pytest.approx(52.83, abs=0.005)
 

@@ -1,5 +1,5 @@
 """The Spectrum type: pdf, cdf, mean, sampling and quadrature nodes, analytic and tabulated, against closed
-forms and independent quadrature (docs/physics.md section 2)."""
+forms and independent quadrature (docs/physics.md §2)."""
 
 import numpy as np
 import pytest

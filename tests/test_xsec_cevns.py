@@ -14,7 +14,7 @@ from d2oflux.xsec.cevns import CEvNSCrossSection, Isotope, Nucleus, form_factor,
     ("symbol", "ref"), [("Ar40", 1.51e-39), ("Cs133", 1.72e-38), ("I127", 1.56e-38), ("Na23", 4.58e-40)]
 )
 def test_reference_values_at_30_MeV(symbol, ref):
-    # PHYSICS.md section 3 (Helm, full recoil range, tree-level weak charge), given to 3 digits: 1 %.
+    # docs/physics.md §3 (Helm, full recoil range, tree-level weak charge), given to 3 digits: 1 %.
     assert CEvNSCrossSection(symbol).sigma(30.0) == pytest.approx(ref, rel=0.01)
 
 

@@ -29,7 +29,7 @@ def cc():
 
 
 def test_nsapmgk_table_points(cc):
-    # PHYSICS.md section 3 (table points of NSAPMGK 2002): exact at the nodes.
+    # docs/physics.md §3 (table points of NSAPMGK 2002): exact at the nodes.
     np.testing.assert_allclose(cc.sigma([20, 30, 40, 50]), [1.567e-41, 4.130e-41, 8.141e-41, 1.376e-40], rtol=1e-12)
     assert cc.name == "nue_d_cc" and cc.threshold_MeV == 1.442 and cc.rel_uncertainty == 0.03
     assert cc.sigma(1.44) == 0.0

@@ -51,7 +51,7 @@ def test_tree_level_textbook_high_energy_limit():
 def test_radiative_corrections_against_snowglobes(flavour):
     # SNOwGLoBES xs_nue_e.dat: Marciano-Parsa eqs (43)-(44) (kappa at T = 0, QED in the E >> m_e limit).
     # Our BKS treatment (kappa(T), full QED functions) agrees to < 0.5 % (observed: 0.0-0.35 %), i.e. within
-    # the < 1 % accuracy of PHYSICS.md; tree level alone is 5-6 % off for nu_e, nu_mu (and anti-nu_e).
+    # the < 1 % accuracy of docs/physics.md; tree level alone is 5-6 % off for nu_e, nu_mu (and anti-nu_e).
     E, s = read_snowglobes_xsec("xs_nue_e.dat", flavour)
     sel = (E > 3) & (E < 60)
     rc = NuElectronES(flavour).sigma(E[sel]) / s[sel]

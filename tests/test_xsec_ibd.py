@@ -9,7 +9,7 @@ from d2oflux.xsec.ibd import IBD_THRESHOLD_MEV, InverseBetaDecay
 
 
 def test_reference_value():
-    # PHYSICS.md section 3: 6.30e-41 cm^2 at 30 MeV (3 digits: 0.1 %).
+    # docs/physics.md §3: 6.30e-41 cm^2 at 30 MeV (3 digits: 0.1 %).
     assert InverseBetaDecay().sigma(30.0) == pytest.approx(6.30e-41, rel=1.5e-3)
 
 

@@ -21,7 +21,7 @@ from d2oflux.xsec.tables import read_snowglobes_xsec
 
 
 def test_nakazato_formula_by_hand():
-    # Group 1 at 30 MeV from the printed fit (PHYSICS.md): d = log10(30^0.25 - 15.21^0.25)
+    # Group 1 at 30 MeV from the printed fit (docs/physics.md §3.2): d = log10(30^0.25 - 15.21^0.25)
     d = np.log10(30**0.25 - 15.21**0.25)
     expected = 10 ** (-40.008 + 4.918 * d + 1.036 * d * d)
     assert nakazato_group_sigma(30.0)[0] == pytest.approx(expected, rel=1e-12)
@@ -39,7 +39,7 @@ def test_kolbe_is_the_snowglobes_file():
 
 
 def test_models_differ_as_documented():
-    # PHYSICS.md: Suzuki (Nakazato fit) vs Kolbe differ by ~50 % at 30 MeV and ~14 % at 50 MeV.
+    # docs/physics.md §3.2: Suzuki (Nakazato fit) vs Kolbe differ by ~50 % at 30 MeV and ~14 % at 50 MeV.
     k, n = NueO16CC("kolbe"), NueO16CC("nakazato")
     r = n.sigma([30.0, 50.0]) / k.sigma([30.0, 50.0])
     assert r[0] == pytest.approx(1.5, abs=0.05)

@@ -2,7 +2,7 @@
 
 * Steady state (cosmic muons and their Michel electrons missed by the veto, radioactivity): uncorrelated
   with the beam, flat in time; in the beam window its count is rate x (window length x spills), and the
-  off-beam (anti-coincidence) sideband sees the same spectrum times the live-time ratio. PHYSICS.md s.7.
+  off-beam (anti-coincidence) sideband sees the same spectrum times the live-time ratio. docs/physics.md §7.
 * Beam-related neutrons: prompt (the POT profile, delayed), low energy (falling exponential).
 
 The neutrino-induced backgrounds (16O CC and NC, elastic scattering, IBD, NC on d) come from the rate

@@ -26,10 +26,10 @@ ELEMENTARY_CHARGE_C = 1.602176634e-19  # [C], exact (SI 2019)
 AVOGADRO = 6.02214076e23  # [1/mol], exact (SI 2019)
 ATOMIC_MASS_UNIT_MEV = 931.49410242  # CODATA 2018
 
-# Weak mixing angle at zero momentum transfer, MS-bar (PDG 2024 Electroweak review; PHYSICS.md section 3)
+# Weak mixing angle at zero momentum transfer, MS-bar (PDG 2024 Electroweak review; docs/physics.md §3)
 SIN2_THETA_W_ZERO = 0.23857
 
-# --- Derived piDAR kinematics (PHYSICS.md section 2) ---------------------------------------------
+# --- Derived piDAR kinematics (docs/physics.md §2) ---------------------------------------------
 #: Energy of the prompt nu_mu from pi+ -> mu+ nu_mu at rest: (m_pi^2 - m_mu^2) / (2 m_pi) = 29.79 MeV
 E_NUMU_PROMPT_MEV = (M_PI_MEV**2 - M_MU_MEV**2) / (2.0 * M_PI_MEV)
 #: Michel endpoint m_mu / 2 = 52.83 MeV
@@ -37,7 +37,7 @@ E_MICHEL_MAX_MEV = M_MU_MEV / 2.0
 
 # --- Conventions -----------------------------------------------------------------------------------
 SECONDS_PER_HOUR = 3600.0
-#: COHERENT's "SNS-year": 5000 h of beam at 1.4 MW and 1.0 GeV (PHYSICS.md section 2)
+#: COHERENT's "SNS-year": 5000 h of beam at 1.4 MW and 1.0 GeV (docs/physics.md §2)
 SNS_YEAR_HOURS = 5000.0
 SNS_YEAR_POWER_MW = 1.4
 SNS_YEAR_PROTON_ENERGY_GEV = 1.0

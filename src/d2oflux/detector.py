@@ -181,7 +181,7 @@ class AnalysisConfig(StrictModel):
 
 
 class BackgroundConfig(StrictModel):
-    """Backgrounds not induced by the beam neutrinos (docs/physics.md section 7), and the neutron capture on d.
+    """Backgrounds not induced by the beam neutrinos (docs/physics.md §7), and the neutron capture on d.
 
     Defaults, their units and their sources (all assumptions, with reasons) live in
     :data:`d2oflux.assumptions.DEFAULTS` (keys ``backgrounds.<field>``).

@@ -6,7 +6,7 @@ Target species (the ``target`` of :class:`d2oflux.xsec.base.CrossSection`):
 
 Atomic masses: the element table :mod:`d2oflux.elements` (IUPAC/CIAAW standard atomic weights (2021),
 except the isotopes 1H and 2H: AME2020, M. Wang et al., Chinese Phys. C 45, 030003 (2021)). With
-O = 15.9994 u, pure D2O has a molar mass of 20.0276 g/mol as PHYSICS.md section 4 gives. Oxygen is
+O = 15.9994 u, pure D2O has a molar mass of 20.0276 g/mol as docs/physics.md §4 gives. Oxygen is
 counted as 16O, one per oxygen atom (natural oxygen is 99.76 % 16O, CIAAW; the 0.24 % of 17O and 18O
 is neglected).
 """
@@ -81,7 +81,7 @@ def material(name: str, deuterium_fraction: float = 0.999) -> Material:
         One of :data:`MATERIAL_NAMES`.
     deuterium_fraction : float
         For ``D2O`` only: the fraction of hydrogen atoms that are deuterium. Default 0.999 (99.9 % D,
-        a design assumption, PHYSICS.md section 4); the rest are 1H, which give IBD targets.
+        a design assumption, docs/physics.md §4); the rest are 1H, which give IBD targets.
     """
     if name == "D2O":
         if not 0.0 <= deuterium_fraction <= 1.0:
@@ -91,7 +91,7 @@ def material(name: str, deuterium_fraction: float = 0.999) -> Material:
             "D2O",
             {"H2": d, "H1": 2.0 - d, "O": 1.0},
             1.105,
-            "heavy water density 1.105 g/cm^3 at 20 C (PHYSICS.md section 4)",
+            "heavy water density 1.105 g/cm^3 at 20 C (docs/physics.md §4)",
         )
     try:
         return _FIXED[name]

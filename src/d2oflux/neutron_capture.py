@@ -58,7 +58,7 @@ D_H2O_CM = 0.16
 L_H2O_CM = 2.85
 #: Fermi age to thermal energies in D2O [cm^2] (Lamarsh & Baratta, Table 6.2).
 TAU_D2O_CM2 = 131.0
-#: D2O density [g/cm^3] and molar mass [g/mol] (as d2oflux.materials; PHYSICS.md section 4 -> docs/physics.md).
+#: D2O density [g/cm^3] and molar mass [g/mol] (as d2oflux.materials; docs/physics.md §4 -> docs/physics.md).
 D2O_DENSITY = 1.105
 D2O_MOLAR_MASS = 20.0276
 

@@ -3,7 +3,7 @@
 Two ways to get one:
 
 * :meth:`Response.analytic`: photo-electron statistics plus a constant term,
-  ``sigma_E / E = sqrt(1/(Y E) + c^2)`` (PHYSICS.md section 6), a Gaussian around ``scale x E``,
+  ``sigma_E / E = sqrt(1/(Y E) + c^2)`` (docs/physics.md §6), a Gaussian around ``scale x E``,
   integrated over each visible-energy bin (4-point Gauss-Legendre) and each reconstructed bin (exact).
   ``Y``, ``c``, the threshold and the efficiency are design assumptions with documented defaults.
 * :func:`load_response_file`: a matrix computed elsewhere (e.g. a Geant4 simulation), from a CSV,

@@ -3,7 +3,7 @@
 :class:`Source` combines a :class:`~d2oflux.beam.Facility` (normalisation, POT profile), the energy spectra
 (:mod:`d2oflux.spectra`, analytic or a flux table) and the arrival times (:mod:`d2oflux.timing`), optionally
 with the mu- decay-at-rest anti-nu_e contamination. Fluence per flavour at distance L:
-``r N_POT / (4 pi L^2)`` (docs/physics.md section 2).
+``r N_POT / (4 pi L^2)`` (docs/physics.md §2).
 
 The spectra, timing, facility and exposure names below are re-exported from :mod:`d2oflux.spectra`,
 :mod:`d2oflux.timing` and :mod:`d2oflux.beam` for the many scripts that import them from here.
@@ -50,7 +50,7 @@ __all__ = [
 
 #: The three flavours of a pi+ decay-at-rest source, in order of arrival.
 PIDAR_FLAVOURS: tuple[str, ...] = ("nu_mu", "nu_e", "anti_nu_mu")
-#: mu- decay at rest adds anti-nu_e at 7.8e-4 of the nu_mu flux (COHERENT released flux tables; docs/physics.md s.2).
+#: mu- decay at rest adds anti-nu_e at 7.8e-4 of the nu_mu flux (COHERENT released flux tables; docs/physics.md §2).
 MU_MINUS_DAR_ANTI_NUE_RATIO = 7.8e-4
 
 

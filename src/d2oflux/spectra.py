@@ -1,6 +1,6 @@
 """Neutrino energy spectra of the pion-decay-at-rest source: the analytic piDAR shapes and tabulated ones.
 
-Physics (docs/physics.md section 2; Michel, Proc. Phys. Soc. A 63 (1950) 514, without radiative corrections):
+Physics (docs/physics.md §2; Michel, Proc. Phys. Soc. A 63 (1950) 514, without radiative corrections):
 
 * ``nu_mu`` from pi+ -> mu+ nu_mu at rest: a line at (m_pi^2 - m_mu^2)/(2 m_pi) = 29.79 MeV, prompt.
 * ``nu_e`` and ``anti_nu_mu`` from mu+ -> e+ nu_e anti-nu_mu at rest: Michel spectra up to m_mu/2,

@@ -1,4 +1,4 @@
-"""Arrival times of the piDAR neutrinos after the proton pulse (docs/physics.md section 2).
+"""Arrival times of the piDAR neutrinos after the proton pulse (docs/physics.md §2).
 
 The proton-on-target (POT) profile is a Gaussian; nu_mu time = POT + Exp(tau_pi); nu_e and anti-nu_mu
 time = POT + Exp(tau_pi) + Exp(tau_mu). The convolutions are exponentially modified Gaussians, in closed form

@@ -1,4 +1,4 @@
-"""The binned likelihood of the flux measurement, as a pyhf workspace (PHYSICS.md section 8).
+"""The binned likelihood of the flux measurement, as a pyhf workspace (docs/physics.md §8).
 
 Channels
 --------

@@ -4,12 +4,12 @@ Differential cross section in the nuclear recoil kinetic energy T (Freedman 1974
 Science 357, 1123 (2017)), flavour independent at this order:
 
     d sigma / dT = G_F^2 M / (4 pi) Q_w^2 (1 - M T / (2 E^2) - T / E) F^2(q),
-    Q_w = N - (1 - 4 sin^2 theta_W) Z,   sin^2 theta_W(0) = 0.23857 (PDG; PHYSICS.md section 3),
+    Q_w = N - (1 - 4 sin^2 theta_W) Z,   sin^2 theta_W(0) = 0.23857 (PDG; docs/physics.md §3),
 
 with ``0 <= T <= T_max = 2 E^2 / (M + 2 E)`` and ``|q|^2 = 2 M T + T^2``. The ``-T/E`` term (kept,
-as in the brief) changes the totals by <0.2 %; with it the reference numbers of PHYSICS.md are
+as in docs/physics.md §3) changes the totals by <0.2 %; with it the reference numbers of docs/physics.md §3 are
 reproduced to 0.2 % (tests). The total is integrated over the FULL recoil range (96-point
-Gauss-Legendre), unlike SNOwGLoBES v1.3 (which stops at 10 keV, see DESIGN.md).
+Gauss-Legendre), unlike SNOwGLoBES v1.3 (which stops at 10 keV, see docs/design.md).
 
 Form factors (``form_factor=``):
 
@@ -27,7 +27,7 @@ recoil spectrum the correspondingly weighted mixture. Nuclear masses default to 
 <0.1 % on M, which enters the totals only at order E/M ~ 1e-4).
 
 Visible particle: ``"nuclear_recoil"``, visible energy = recoil kinetic energy T [MeV] (quenching is the
-detector's business). Relative uncertainty: 0.05 by default (assumption: "few %" in PHYSICS.md; the
+detector's business). Relative uncertainty: 0.05 by default (assumption: "few %" in docs/physics.md §3.5; the
 Helm vs Klein-Nystrand difference alone is 1.1-2.2 % at 30 MeV for Na, Ar, I, Cs, computed here).
 """
 
@@ -47,7 +47,7 @@ from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 
 #: Helm / Lewin-Smith parameters [fm] (Lewin & Smith 1996).
 HELM_C_SLOPE, HELM_C_OFFSET, HELM_A, HELM_S = 1.23, -0.60, 0.52, 0.9
-#: Klein-Nystrand parameters [fm] (Klein & Nystrand 1999; PHYSICS.md: a_k = 0.7 fm, not SNOwGLoBES' 1.8).
+#: Klein-Nystrand parameters [fm] (Klein & Nystrand 1999; docs/physics.md §3.5: a_k = 0.7 fm, not SNOwGLoBES' 1.8).
 KN_R_SLOPE, KN_AK = 1.2, 0.7
 #: Default relative uncertainty (assumption, module docstring).
 REL_UNCERTAINTY_CEVNS = 0.05

@@ -10,7 +10,7 @@ table stops at 170 MeV; above it ``sigma`` raises ``ValueError``.
 * ``nue_d_cc`` (nu_e d -> e- p p), threshold 1.442 MeV. Relative uncertainty 3 %: NSAPMGK claim ~1 %
   at solar energies, and the chiral-EFT results (Baroni & Schiavilla 2017, arXiv:1704.02002;
   Acharya & Bacca 2020, arXiv:1911.12659) lie ~2 % higher with 2-3 % uncertainty up to 100-150 MeV
-  (PHYSICS.md section 3).
+  (docs/physics.md §3).
 * ``nc_d`` (nu d -> nu p n), threshold 2.224 MeV; flavour independent (one object per flavour, the
   neutrino and antineutrino columns of the table).
 * ``nuebar_d_cc`` (anti-nu_e d -> e+ n n), threshold 4.033 MeV.
@@ -37,7 +37,7 @@ Radiative corrections (not in the table; the CC one is ON by default)
 
 Final-state kinematics (the visible spectrum) -- approximation, documented
 ---------------------------------------------------------------------------
-No public double-differential table may be redistributed (PHYSICS.md section 3), so the CC lepton
+No public double-differential table may be redistributed (docs/physics.md §3), so the CC lepton
 spectrum is modelled as allowed Gamow-Teller phase space with the two-nucleon final-state
 interaction (FSI):
 
@@ -100,7 +100,7 @@ NSAPMGK_CITATION = (
     "published on the authors' web page (transcribed in mschwen/sngen dat/xsect/Kubodera/nsapmgk.dat)"
 )
 
-#: Thresholds quoted with the table (file header; PHYSICS.md section 1) [MeV].
+#: Thresholds quoted with the table (file header; docs/physics.md §1) [MeV].
 THRESHOLD_CC_MEV = 1.442
 THRESHOLD_NC_MEV = 2.224
 THRESHOLD_CCBAR_MEV = 4.033
@@ -200,7 +200,7 @@ def krv_radiative_factor(T_MeV: ArrayLike) -> np.ndarray:
 
 def cc_electron_cos_theta_pdf(cos_theta: ArrayLike, T_MeV: ArrayLike) -> np.ndarray:
     """Allowed Gamow-Teller angular distribution of the CC lepton, normalised on cos(theta) in [-1, 1]:
-    ``(1 - beta cos(theta) / 3) / 2`` (backward-peaked; PHYSICS.md section 3). Zero outside [-1, 1]."""
+    ``(1 - beta cos(theta) / 3) / 2`` (backward-peaked; docs/physics.md §3). Zero outside [-1, 1]."""
     c = np.asarray(cos_theta, dtype=float)
     T = np.asarray(T_MeV, dtype=float)
     beta = np.sqrt(np.maximum(T * (T + 2 * M_E_MEV), 0.0)) / (T + M_E_MEV)

@@ -29,7 +29,7 @@ The implementation follows the formulae as printed in BKS and as coded in SNO's 
 reading of them. Cross-checks (tests): at tree level against the closed-form integral; with radiative
 corrections against SNOwGLoBES ``xs_nue_e.dat`` (Marciano-Parsa eqs. (43)-(44): the same rho and kappa
 at T = 0 and the E >> m_e limit of the QED corrections) to better than 0.5 %. Tree level with
-``sin^2 theta_W(0) = 0.23857`` alone is ~5 % off (PHYSICS.md). ``rel_uncertainty`` = 0.01:
+``sin^2 theta_W(0) = 0.23857`` alone is ~5 % off (docs/physics.md §3.3). ``rel_uncertainty`` = 0.01:
 Tomalak & Hill (arXiv:1907.03379) quote 0.2-0.4 % for their full calculation; 1 % covers the
 difference between this BKS-level treatment and theirs (an assumption).
 

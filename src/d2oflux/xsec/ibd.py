@@ -7,8 +7,8 @@ Total cross section: the Strumia & Vissani approximation (A. Strumia, F. Vissani
 
 E and E_e, p_e in MeV, ``Delta = m_n - m_p = 1.293 MeV`` (masses from d2oflux.constants, PDG). The
 threshold is 1.806 MeV ((m_n + m_e)^2 - m_p^2) / (2 m_p)); below ``E_e = m_e`` the formula gives zero.
-Reference: 6.30e-41 cm^2 at 30 MeV (PHYSICS.md section 3; tested). Relative uncertainty 0.01 (the
-brief's "< 1 %"; SV quote 0.4 % for their full result).
+Reference: 6.30e-41 cm^2 at 30 MeV (docs/physics.md §3; tested). Relative uncertainty 0.01 (docs/physics.md
+§3: "< 1 %"; SV quote 0.4 % for their full result).
 
 Visible energy (approximation): the positron kinetic energy ``T = E - Delta - m_e`` (zeroth order in
 1/m_p). Neglected: the neutron recoil, which lowers the positron energy by up to

@@ -10,12 +10,12 @@ Two models, chosen with ``model=``:
   shell-model calculation of Suzuki et al. (arXiv:1807.02367):
   ``log10(sigma_g / cm^2) = a + b d + c d^2``, ``d = log10(E^(1/4) - E_g^(1/4))`` (E in MeV) with
   (E_g, a, b, c) = (15.21, -40.008, 4.918, 1.036), (22.47, -39.305, 4.343, 0.961),
-  (25.51, -39.655, 5.263, 1.236), (29.35, -39.166, 3.947, 0.901) (PHYSICS.md section 3; same numbers
+  (25.51, -39.655, 5.263, 1.236), (29.35, -39.166, 3.947, 0.901) (docs/physics.md §3; same numbers
   in sntools' o16e.py). The fit diverges just above each E_g, so a group is used only from
-  E_g + 0.3 MeV (PHYSICS.md: stable to 2 MeV). Valid up to 100 MeV (range of the fit as used by
+  E_g + 0.3 MeV (docs/physics.md §3.2: stable to 2 MeV). Valid up to 100 MeV (range of the fit as used by
   sntools).
 
-The two models differ by ~50 % at 30 MeV and ~14 % at 50 MeV (PHYSICS.md; this module gives
+The two models differ by ~50 % at 30 MeV and ~14 % at 50 MeV (docs/physics.md §3.2; this module gives
 Nakazato/Kolbe = 1.52 at 30 MeV, 1.26 at 40 MeV, 1.14 at 50 MeV). Folded with the piDAR nu_e (Michel)
 spectrum the Nakazato total is 22 % above Kolbe (:func:`michel_averaged_ratio`), so the default
 relative uncertainty is 0.25, that flux-averaged model difference rounded up (an assumption; use the
@@ -55,7 +55,7 @@ window, so the flux fit does not depend on it; it is listed in :mod:`d2oflux.ass
 two lines, 6.32 MeV (15N, 3/2-; after proton emission) and 6.18 MeV
 (15O, 3/2-; after neutron emission), weighted 0.86 : 0.14 by the (nu, nu' p) : (nu, nu' n) ratio of
 Suzuki et al. 2018 at 30 MeV (0.776 : 0.129 x 1e-42 cm^2, as tabulated in sntools' o16nc_p.py).
-Relative uncertainty of the total: 0.25 (assumption, "tens of %" in PHYSICS.md); that of the gamma
+Relative uncertainty of the total: 0.25 (assumption, "tens of %" in docs/physics.md §3.2); that of the gamma
 yield is larger and sits in ``gamma_probability``.
 """
 
@@ -79,7 +79,7 @@ NAKAZATO_GROUPS: tuple[tuple[float, float, float, float], ...] = (
     (25.51, -39.655, 5.263, 1.236),
     (29.35, -39.166, 3.947, 0.901),
 )
-#: Each group is used only from E_g + 0.3 MeV (PHYSICS.md section 3).
+#: Each group is used only from E_g + 0.3 MeV (docs/physics.md §3).
 NAKAZATO_ONSET_MEV = 0.3
 #: Upper end of the Nakazato fit as used here (sntools o16e.py bounds) [MeV].
 NAKAZATO_E_MAX_MEV = 100.0
@@ -94,11 +94,11 @@ NAKAZATO_CITATION = (
 )
 
 #: Default relative uncertainty of nu_e 16O CC (assumption: the Michel-averaged Nakazato/Kolbe
-#: difference, 22 %, rounded up; the difference is ~50 % at 30 MeV, ~14 % at 50 MeV, PHYSICS.md).
+#: difference, 22 %, rounded up; the difference is ~50 % at 30 MeV, ~14 % at 50 MeV, docs/physics.md §3.2).
 REL_UNCERTAINTY_O16_CC = 0.25
 #: Default relative uncertainty of anti-nu_e 16O CC (assumption: the largest nu_e model difference).
 REL_UNCERTAINTY_O16_CCBAR = 0.5
-#: Default relative uncertainty of the 16O NC cross section (assumption; "tens of %", PHYSICS.md).
+#: Default relative uncertainty of the 16O NC cross section (assumption; "tens of %", docs/physics.md §3.2).
 REL_UNCERTAINTY_O16_NC = 0.25
 
 #: anti-nu_e 16O -> e+ 16N threshold: atomic mass excesses (AME2020) 16N 5.6839 MeV, 16O -4.7370 MeV,

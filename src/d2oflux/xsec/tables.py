@@ -14,7 +14,7 @@ Readers
   Format (SNOwGLoBES documentation, and the header of each file): comment lines start with ``#``;
   each data row holds ``log10(E/GeV)`` then six flavour columns
   ``nu_e nu_mu nu_tau nu_e_bar nu_mu_bar nu_tau_bar`` holding ``sigma/E`` in units of
-  1e-38 cm^2/GeV. (The header of ``xs_nue_O16.dat`` says "10^-8 cm^2/GeV": a typo, see DESIGN.md
+  1e-38 cm^2/GeV. (The header of ``xs_nue_O16.dat`` says "10^-8 cm^2/GeV": a typo, see docs/design.md
   "Pitfalls"; the numbers are in 1e-38 cm^2/GeV like every other file.)
 * :func:`read_csv_xsec`: a plain CSV file with header ``E_MeV,sigma_cm2`` (``#`` comment lines allowed),
   for user-supplied cross sections; :func:`read_csv_columns` reads any CSV with named columns (used for
