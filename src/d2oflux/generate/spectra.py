@@ -1,9 +1,10 @@
 """The source's neutrino-energy spectrum of one flavour, as the generator samples it.
 
-The same spectra as the rate engine (:meth:`d2oflux.source.Source.spectrum_nodes`): the analytic piDAR
-shapes (Michel spectra up to m_mu/2, the prompt nu_mu line at 29.79 MeV), or, when the source carries a
-:class:`~d2oflux.source.FluxTable`, the tabulated dN/dE interpolated linearly between the table's points
-(the nu_mu spectrum is then the table's, not a line).
+A thin layer over :class:`d2oflux.spectra.Spectrum`, the one spectrum type the rate engine uses too
+(:meth:`d2oflux.source.Source.spectrum_nodes`), adding the energy grid on which the generator tabulates
+flux x sigma. The spectra are the analytic piDAR shapes (Michel spectra up to m_mu/2, the prompt nu_mu line
+at 29.79 MeV), or, when the source carries a :class:`~d2oflux.spectra.FluxTable`, the tabulated dN/dE
+interpolated linearly between the table's points (the nu_mu spectrum is then the table's, not a line).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from itertools import pairwise
 
 import numpy as np
 
-from .. import constants as c
-from ..errors import ConfigError
-from ..source import Source, spectrum_pdf
+from ..source import Source
+from ..spectra import Spectrum
 
 #: Points of the flux x sigma grid of the analytic spectra; a flux table's intervals are split in
 #: :data:`TABLE_REFINE` (at least) so that the product is resolved as finely.
@@ -39,18 +39,15 @@ class FlavourSpectrum:
     def __init__(self, source: Source, flavour: str) -> None:
         self.flavour = flavour
         table = source.flux_table
-        self._table = None
+        self.spectrum = Spectrum(flavour, table)  # checks that a flux table holds the flavour
+        self.line = self.spectrum.line_MeV
+        self.E_lo, self.E_hi = self.spectrum.support_MeV
         if table is None:
-            self.line = float(c.E_NUMU_PROMPT_MEV) if flavour == "nu_mu" else None
             self.E_lo = 0.0
-            self.E_hi = self.line if self.line is not None else float(c.E_MICHEL_MAX_MEV)
+            self._table = None
             self.key: tuple = ("analytic", flavour)
         else:
-            if flavour not in table.spectra:
-                raise ConfigError(f"flux file '{table.path}': no column for flavour '{flavour}'")
             self._table = (np.asarray(table.energies_MeV, float), np.asarray(table.spectra[flavour], float))
-            self.line = None
-            self.E_lo, self.E_hi = float(table.energies_MeV[0]), float(table.energies_MeV[-1])
             self.key = ("table", table.path, flavour, self._table[0].tobytes(), self._table[1].tobytes())
 
     @property
@@ -59,10 +56,7 @@ class FlavourSpectrum:
 
     def pdf(self, E: np.ndarray) -> np.ndarray:
         """dN/dE (normalised over the support) [1/MeV]."""
-        if self._table is None:
-            return spectrum_pdf(self.flavour, E)
-        x, f = self._table
-        return np.interp(E, x, f, left=0.0, right=0.0)
+        return self.spectrum.pdf(E)
 
     def grid(self, lo: float) -> np.ndarray:
         """Energies from ``max(lo, E_lo)`` to ``E_hi`` on which ``pdf x sigma`` is tabulated."""
@@ -77,12 +71,4 @@ class FlavourSpectrum:
 
     def bin_fractions(self, edges: np.ndarray) -> np.ndarray:
         """Fraction of the neutrinos in each bin of ``edges`` (for the NuHepMC beam description)."""
-        from ..source import spectrum_cdf
-
-        if self._table is None:
-            return np.diff(spectrum_cdf(self.flavour, edges))
-        x, f = self._table
-        fine = np.union1d(x, np.clip(edges, x[0], x[-1]))
-        y = np.interp(fine, x, f)
-        cum = np.concatenate([[0.0], np.cumsum(0.5 * (y[1:] + y[:-1]) * np.diff(fine))])
-        return np.diff(np.interp(edges, fine, cum / cum[-1]))
+        return np.diff(self.spectrum.cdf(np.asarray(edges, dtype=float)))
