@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from _coherent_data import COHERENT_DIR, LAR_DIR, needs_releases
+from _coherent_data import COHERENT_DIR, CSI_DIR, LAR_DIR, needs_releases
 from d2oflux.cli import main
 from d2oflux.coherent.dataset import load_dataset
 from d2oflux.coherent.fit import build_dataset_model
@@ -83,10 +83,53 @@ def test_lar_fit_vs_published(lar_fit):
 
 def test_csi_fit_vs_published(csi_fit):
     ev = csi_fit["fitted_events"]
-    assert abs(ev["cevns"]["value"] - 306) < 2 * 20
+    # within one published sigma (310.5 here: +0.2 sigma, docs/coherent.md); before the steady-state time shape and
+    # the BRN/NIN energy normalisation were fixed it was 340 (+1.7 sigma)
+    assert abs(ev["cevns"]["value"] - 306) < 20
+    # our error (32.6) is 1.6x the published 20 and stays 30 with every nuisance and the steady state fixed:
+    # unexplained (docs/coherent.md); this bound only guards against it growing
+    assert ev["cevns"]["error"] < 1.75 * 20
     assert csi_fit["valid"]
     gof = csi_fit["goodness_of_fit"]
-    assert gof["ndf"] > 100 and 0 <= gof["p_value"] <= 1
+    assert gof["ndf"] > 90 and 0 <= gof["p_value"] <= 1  # 99 bins of the paper's binning
+
+
+def test_csi_neutron_backgrounds_keep_the_release_yield_in_the_region(csi):
+    # second method, straight from the release files: the time projection carries the yield of all 0-250 PE
+    # events (times the time acceptance, 1 before 0.52 us, exp(-0.0494/us (t - 0.52)) after); the PE projection
+    # gives the fraction below 60 PE. Published for 0-60 PE (arXiv:2110.07730 as used by public re-analyses):
+    # BRN 18.4; our files give 18.3. Tolerance 1 % (midpoint rule on the 10 ns rows vs the template's sub-bins).
+    for name in ("brn", "nin"):
+        pe = np.loadtxt(CSI_DIR / f"{name}PE.txt")
+        t = np.loadtxt(CSI_DIR / f"{name}Trec.txt")
+        in_window = (t[:, 0] >= 0) & (t[:, 0] < 6)
+        acc = np.where(t[:, 0] < 0.52, 1.0, np.exp(-0.0494 * (t[:, 0] - 0.52)))
+        expected = (t[in_window, 1] * acc[in_window]).sum() * pe[pe[:, 0] < 60, 1].sum() / pe[:, 1].sum()
+        assert csi.backgrounds[name].sum() == pytest.approx(expected, rel=0.01)
+    assert csi.backgrounds["brn"].sum() == pytest.approx(18.4, rel=0.02)
+
+
+def test_csi_steady_state_time_shape_is_the_time_acceptance(csi):
+    # the anti-coincidence (AC) sample's own times: ML fit of exp(-k (t - 0.52 us)) after 0.52 us (flat before)
+    # to the 1295 events below 60 PE gives k = 0.035 +- 0.016 /us, compatible with the acceptance's 0.0494 /us and
+    # 2 sigma away from a flat steady state (k = 0); the template's time shape follows the acceptance
+    from scipy.optimize import minimize_scalar
+
+    ac = np.loadtxt(CSI_DIR / "dataBeamOnAC.txt")
+    t = ac[(ac[:, 0] < 60) & (ac[:, 1] < 6), 1]
+
+    def nll(k):
+        norm = 0.52 + (1 - np.exp(-k * (6 - 0.52))) / k
+        return np.sum(k * np.clip(t - 0.52, 0, None)) + t.size * np.log(norm)
+
+    k = minimize_scalar(nll, bounds=(1e-4, 0.5), method="bounded").x
+    h = 1e-3
+    sigma = 1 / np.sqrt((nll(k + h) - 2 * nll(k) + nll(k - h)) / h**2)
+    assert abs(k - 0.0494) < 2 * sigma and k > sigma
+    ss = csi.backgrounds["steady_state"]
+    assert ss.sum() == pytest.approx(t.size)  # normalised to the AC count in the region
+    per_us = ss.sum(axis=0) / np.diff(csi.edges["time"])
+    assert per_us[-1] / per_us[0] == pytest.approx(np.exp(-0.0494 * (5.0 - 0.52)), rel=0.01)  # 4-6 us bin mean
 
 
 def test_joint_fit_shares_flux_and_d2o_constrains_it():

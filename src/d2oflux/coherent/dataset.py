@@ -88,6 +88,11 @@ class BackgroundConfig(StrictModel):
 
     ``file`` is a histogram on the analysis axes, or an event list (binned here); alternatively ``projections``
     gives one 1-D histogram per axis whose product is the template (the CsI 2021 BRN/NIN release format).
+    A projection named in ``normalised_projections`` is a shape: divided by its sum over the whole file
+    (``normalise_over = "file"``, so the part outside the analysis region is lost, as for projections of one
+    template over a wider range) or over the analysis region only (``"region"``). ``apply_time_acceptance``
+    multiplies the time projection, or the time shape of a ``flat_in = ["time"]`` template, by the data set's
+    time acceptance.
     """
 
     name: str
@@ -97,6 +102,7 @@ class BackgroundConfig(StrictModel):
     object: str | None = None
     projections: dict[str, str] | None = None
     normalised_projections: tuple[str, ...] = ()
+    normalise_over: Literal["file", "region"] = "file"
     apply_time_acceptance: bool = False
     flat_in: tuple[str, ...] = ()
     prior: Literal["free", "gaussian"] = "free"
@@ -383,6 +389,15 @@ def _rebin_1d(src_edges: np.ndarray, values: np.ndarray, dst_edges: np.ndarray) 
     return np.diff(np.interp(dst_edges, src_edges, cum))
 
 
+def _time_acceptance_weights(edges_us: np.ndarray, chain: ResponseChain) -> np.ndarray:
+    """Integral of the time acceptance over each time bin [us] (20 sub-bins per bin, midpoint rule)."""
+    n = edges_us.size - 1
+    fine = np.linspace(edges_us[0], edges_us[-1], 20 * n + 1)
+    fine = np.unique(np.concatenate([fine, edges_us]))
+    dens = np.diff(fine) * chain.time_bin_acceptance(fine)
+    return _rebin_1d(fine, dens, edges_us)
+
+
 def _background(b: BackgroundConfig, resolve, axis_names, edges, chain: ResponseChain, label: str) -> np.ndarray:
     if b.file is not None:
         tpl = _histogram(
@@ -395,15 +410,17 @@ def _background(b: BackgroundConfig, resolve, axis_names, edges, chain: Response
         tpl = np.ones(tuple(edges[a].size - 1 for a in axis_names))
         for k, a in enumerate(axis_names):
             (src_edges,), values = read_binned(resolve(b.projections[a]), 1)
-            proj = _rebin_1d(src_edges, values, edges[a])
-            if a in b.normalised_projections:
-                proj = proj / proj.sum() if proj.sum() > 0 else proj
+            if a in b.normalised_projections and values.sum() > 0:
+                # a shape: fractions of the whole projection, or of the part inside the analysis region
+                total = values.sum() if b.normalise_over == "file" else _rebin_1d(src_edges, values, edges[a]).sum()
+                values = values / total
             if a == "time" and b.apply_time_acceptance:
-                fine = np.linspace(edges[a][0], edges[a][-1], 20 * (edges[a].size - 1) + 1)
-                dens = _rebin_1d(src_edges, values, fine) * chain.time_bin_acceptance(fine)
-                proj = _rebin_1d(fine, dens, edges[a])
-                if a in b.normalised_projections:
-                    proj = proj / proj.sum()
+                fine = np.unique(
+                    np.concatenate([np.linspace(edges[a][0], edges[a][-1], 20 * (edges[a].size - 1) + 1), edges[a]])
+                )
+                proj = _rebin_1d(fine, _rebin_1d(src_edges, values, fine) * chain.time_bin_acceptance(fine), edges[a])
+            else:
+                proj = _rebin_1d(src_edges, values, edges[a])
             shape = [1] * len(axis_names)
             shape[k] = -1
             tpl = tpl * proj.reshape(shape)
@@ -412,6 +429,8 @@ def _background(b: BackgroundConfig, resolve, axis_names, edges, chain: Response
             raise ConfigError(f"dataset '{label}': background '{b.name}' flat_in names unknown axis '{a}'")
         k = axis_names.index(a)
         w = np.diff(edges[a])
+        if a == "time" and b.apply_time_acceptance:
+            w = _time_acceptance_weights(edges[a], chain)
         shape = [1] * len(axis_names)
         shape[k] = -1
         tpl = tpl.sum(axis=k, keepdims=True) * (w / w.sum()).reshape(shape)
