@@ -235,8 +235,8 @@ class DeuteronNCKinematics(ChannelModel):
     (:func:`sample_gt_angle`), the np pair decays isotropically. **Approximation**: ``rho_np`` is the nn
     effective-range density of :func:`~d2oflux.xsec.deuteron.nn_fsi_density` (``pair="nn"``: a = -18.9 fm,
     r = 2.75 fm) standing in for np 1S0 (a = -23.7 fm), which moves the FSI peak from ~0.10 to ~0.07 MeV.
-    The neutron is written out; its capture (the rate engine's visible 6.26 MeV gamma, on d with
-    probability ~0.1) is left to the detector simulation.
+    The neutron is written out; its capture (the rate engine's visible 6.26 MeV gamma, on d with the
+    geometry-dependent probability of :mod:`d2oflux.neutron_capture`) is left to the detector simulation.
     """
 
     K = 3
