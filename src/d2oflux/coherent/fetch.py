@@ -100,6 +100,10 @@ def release_file(key: str, data_dir: str | Path | None = None, *, allow_download
     return _download(key)
 
 
+#: Seconds to wait for the release server before giving up (per connection attempt and read).
+DOWNLOAD_TIMEOUT_S = 20
+
+
 def _download(key: str) -> Path:
     import pooch
 
@@ -109,8 +113,10 @@ def _download(key: str) -> Path:
         base_url=RELEASE_URLS[release],
         registry={name: f"sha256:{REGISTRY[key]}"},
     )
+    # a time-out, so that a machine without network fails in seconds instead of hanging
+    downloader = pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT_S, progressbar=False)
     try:
-        return Path(fetcher.fetch(name))
+        return Path(fetcher.fetch(name, downloader=downloader))
     except ValueError as exc:  # pooch: hash mismatch
         raise ConfigError(f"release file '{key}': {str(exc).splitlines()[0]}; {_how_to_fetch(key)}") from None
     except Exception as exc:  # network errors of several types
