@@ -84,11 +84,12 @@ def test_cli_exit_3_then_allow_invalid(tmp_path, capsys):
     assert main(["fit", "--events", path, "--years", "1", "--json"]) == 3
     out, err = capsys.readouterr()
     assert json.loads(out)["valid"] is False
-    assert err.startswith("d2oflux: invalid result: fit invalid: flux_norm = 5 is at its upper bound")
+    assert err.startswith("d2oflux: invalid result: fit invalid: ")
+    assert "flux_norm = 5 is at its upper bound" in err
     assert len(err.strip().splitlines()) == 1
     assert main(["fit", "--events", path, "--years", "1", "--allow-invalid"]) == 0
     out, _ = capsys.readouterr()
-    assert "FIT INVALID: flux_norm = 5 is at its upper bound" in out
+    assert "FIT INVALID: " in out and "flux_norm = 5 is at its upper bound" in out
 
 
 def test_toy_summary_never_divides_by_zero():
