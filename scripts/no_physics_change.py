@@ -12,7 +12,7 @@ Usage (from the repository, with d2oflux installed or ``PYTHONPATH=src``)::
     python scripts/no_physics_change.py compare /tmp/before /tmp/after
 
 ``record PREFIX`` writes ``PREFIX_rates.json``, ``PREFIX_rates2.json``, ``PREFIX_sens.json``,
-``PREFIX_toys.json`` and ``PREFIX_gen.parquet`` (about a minute). ``compare`` prints the largest relative
+``PREFIX_toys.json``, ``PREFIX_fit.json`` and ``PREFIX_gen.parquet`` (about a minute). ``compare`` prints the largest relative
 difference per file and exits 1 if one exceeds ``--rtol`` (default 1e-12) or the events differ.
 """
 
@@ -31,6 +31,7 @@ JSON_COMMANDS: dict[str, list[str]] = {
     "rates2": ["rates", "--detector", "d2o-1t", "--o16-model", "nakazato", "--json"],
     "sens": ["sensitivity", "--years", "1,2", "--json"],
     "toys": ["toys", "--years", "1", "--ntoys", "200", "--seed", "7", "--json"],
+    "fit": ["fit", "--events", "example", "--years", "1", "--json"],
 }
 GENERATE = ["generate", "--detector", "d2o-module1", "-n", "2000", "--seed", "3", "-o"]
 
