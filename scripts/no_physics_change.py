@@ -12,8 +12,9 @@ Usage (from the repository, with d2oflux installed or ``PYTHONPATH=src``)::
     python scripts/no_physics_change.py compare /tmp/before /tmp/after
 
 ``record PREFIX`` writes ``PREFIX_rates.json``, ``PREFIX_rates2.json``, ``PREFIX_sens.json``,
-``PREFIX_toys.json``, ``PREFIX_fit.json`` and ``PREFIX_gen.parquet`` (about a minute). ``compare`` prints the largest relative
-difference per file and exits 1 if one exceeds ``--rtol`` (default 1e-12) or the events differ.
+``PREFIX_toys.json``, ``PREFIX_fit.json`` and ``PREFIX_gen.parquet`` (about a minute). ``compare``
+prints the largest relative difference per file and exits 1 if one exceeds ``--rtol`` (default 1e-12)
+or the events differ.
 """
 
 from __future__ import annotations
