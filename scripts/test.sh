@@ -9,8 +9,8 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "warning: could not install chromium; the browser test will be skipped" >&2
 fi
-ruff check src tests benchmarks
-ruff format --check src tests benchmarks
+ruff check src tests benchmarks scripts docs/hooks
+ruff format --check src tests benchmarks scripts docs/hooks
 python -m pytest -n 2 "$@"
 # the documentation, in strict mode (any warning fails); offline, into a temporary folder
 DOCS_SITE=$(mktemp -d)
