@@ -246,8 +246,10 @@ class _CCSpectrum:
         beta = pe / Ee
         x = E - self.Q - Tc
         acc = np.zeros(E.shape)
+        p2_sum = E**2 + pe**2  # q^2 = E^2 + pe^2 - 2 E pe cos: the cos-independent factors, once
+        two_E_pe = 2.0 * E * pe
         for c, w in zip(self._cos, self._wcos, strict=True):
-            q2 = E**2 + pe**2 - 2.0 * E * pe * c
+            q2 = p2_sum - two_E_pe * c
             acc += w * (1.0 - beta * c / 3.0) * self.rho(x - q2 / (4.0 * self.mN))
         g = pe * Ee * fermi_function(self.Z, Tc) * acc
         if self.radiative:

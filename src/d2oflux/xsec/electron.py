@@ -43,7 +43,8 @@ Electron direction: ``cos(theta) = (1 + m_e/E) sqrt(T / (T + 2 m_e))`` (:func:`e
 
 from __future__ import annotations
 
-from functools import cached_property
+import hashlib
+from functools import cache, cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -139,6 +140,42 @@ def qed_functions(E_nu: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return fm, fp, fpm
 
 
+#: Flavour-independent radiative terms already computed: content hash of (E, T) -> (I, f_-, f_+, f_+-).
+#: The four flavours (and the three Michel flavours' identical quadrature nodes) evaluate them on the same
+#: points; each is computed once per process. Bounded: the oldest entry goes first.
+_RADIATIVE_TERMS: dict[bytes, tuple[np.ndarray, ...]] = {}
+_RADIATIVE_TERMS_MAX = 8
+
+
+def _radiative_terms(E: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``I(max(T, 1e-12))`` and :func:`qed_functions` at (E, T) (same shape), memoised by content (read-only)."""
+    E = np.ascontiguousarray(E, dtype=float)
+    T = np.ascontiguousarray(T, dtype=float)
+    h = hashlib.blake2b(repr(E.shape).encode(), digest_size=20)
+    h.update(E.tobytes())
+    h.update(T.tobytes())
+    key = h.digest()
+    terms = _RADIATIVE_TERMS.get(key)
+    if terms is None:
+        terms = (_I(np.maximum(T, 1e-12)), *qed_functions(E, T))
+        for a in terms:
+            a.setflags(write=False)
+        if len(_RADIATIVE_TERMS) >= _RADIATIVE_TERMS_MAX:
+            del _RADIATIVE_TERMS[next(iter(_RADIATIVE_TERMS))]
+        _RADIATIVE_TERMS[key] = terms
+    return terms
+
+
+@cache
+def _gauss_legendre_unit(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights of order ``n`` on [0, 1] (read-only; computed once per order)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    x, w = 0.5 * (x + 1.0), 0.5 * w
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
 class NuElectronES(CrossSection):
     """nu e- -> nu e- for one flavour (``es_nue``, ``es_nuebar``, ``es_numu``, ``es_anumu``).
 
@@ -194,16 +231,21 @@ class NuElectronES(CrossSection):
     # -- couplings --------------------------------------------------------------------------------
     def couplings(self, T_MeV: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(g1, g2)``: (g_L, g_R) for neutrinos, (g_R, g_L) for antineutrinos; T-dependent with RC."""
-        s2 = self.sin2_theta_w
         if self.radiative_corrections:
             T = np.asarray(1.0 if T_MeV is None else T_MeV, dtype=float)
-            k0, k1 = KAPPA_NUE if self._electron_flavour else KAPPA_NUMU
-            kappa = k0 + k1 * _I(np.maximum(T, 1e-12))
-            gL = self.rho * (0.5 - kappa * s2) - (1.0 if self._electron_flavour else 0.0)
-            gR = -self.rho * kappa * s2
-        else:
-            gL = np.asarray((0.5 if self._electron_flavour else -0.5) + s2)
-            gR = np.asarray(s2)
+            return self._radiative_couplings(_I(np.maximum(T, 1e-12)))
+        s2 = self.sin2_theta_w
+        gL = np.asarray((0.5 if self._electron_flavour else -0.5) + s2)
+        gR = np.asarray(s2)
+        return (gR, gL) if self._anti else (gL, gR)
+
+    def _radiative_couplings(self, I_T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`couplings` with radiative corrections, from ``I(T)`` (BKS eqs. (A5)-(A6))."""
+        s2 = self.sin2_theta_w
+        k0, k1 = KAPPA_NUE if self._electron_flavour else KAPPA_NUMU
+        kappa = k0 + k1 * I_T
+        gL = self.rho * (0.5 - kappa * s2) - (1.0 if self._electron_flavour else 0.0)
+        gR = -self.rho * kappa * s2
         return (gR, gL) if self._anti else (gL, gR)
 
     # -- differential and total cross sections --------------------------------------------------------
@@ -218,12 +260,13 @@ class NuElectronES(CrossSection):
         return out
 
     def _dsdT(self, E: np.ndarray, T: np.ndarray) -> np.ndarray:
-        g1, g2 = self.couplings(T)
         z = T / E
         if not self.radiative_corrections:
+            g1, g2 = self.couplings(T)
             val = g1 * g1 + g2 * g2 * (1.0 - z) ** 2 - g1 * g2 * M_E_MEV / E * z
         else:
-            fm, fp, fpm = qed_functions(E, T)
+            I_T, fm, fp, fpm = _radiative_terms(E, T)  # the same for every flavour: computed once
+            g1, g2 = self._radiative_couplings(I_T)
             a = ALPHA_EM / np.pi
             val = (
                 g1 * g1 * (1.0 + a * fm)
@@ -248,15 +291,10 @@ class NuElectronES(CrossSection):
             if not self.radiative_corrections:
                 out[ok] = self._tree_cdf_unnorm(Eo, Tm)
             else:
-                x, w = self._gl
+                x, w = _gauss_legendre_unit(128)
                 T = Tm[:, None] * x[None, :]
                 out[ok] = Tm * (self._dsdT(np.broadcast_to(Eo[:, None], T.shape), T) @ w)
         return out
-
-    @cached_property
-    def _gl(self) -> tuple[np.ndarray, np.ndarray]:
-        x, w = np.polynomial.legendre.leggauss(128)
-        return 0.5 * (x + 1.0), 0.5 * w
 
     # -- visible spectrum -----------------------------------------------------------------------------
     @cached_property
