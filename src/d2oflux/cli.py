@@ -150,7 +150,12 @@ def rates(
     )
     det, src, exposure = settings.setup()
     result = expect(
-        det, src, exposure, o16_model=settings.o16_model.value, radiative_corrections=settings.radiative_corrections
+        det,
+        src,
+        exposure,
+        o16_model=settings.o16_model.value,
+        radiative_corrections=settings.radiative_corrections,
+        disk_cache=True,  # d2oflux.rate_cache: a repeated run skips the physics (D2OFLUX_NO_CACHE=1: off)
     )
     summary = rates_summary(result)
     if as_json:

@@ -498,8 +498,10 @@ def misaligned_window_edge(analysis, reco_edges: np.ndarray, time_edges: np.ndar
 
 def _check_windows(det: Detector) -> None:
     """The analysis windows must sit on bin edges of the reconstructed-energy and time axes."""
-    optical = det.config.response.model == "optical"  # no simulation just to check the binning
-    reco = det.config.binning.reco_energy_MeV.to_edges() if optical else det.response.reco_edges_MeV
+    # optical: no simulation just to check the binning; analytic: its reco edges are the binning's (and
+    # building it would import scipy, which `d2oflux rates` with a warm rate cache never needs)
+    from_binning = det.config.response.model in ("optical", "analytic")
+    reco = det.config.binning.reco_energy_MeV.to_edges() if from_binning else det.response.reco_edges_MeV
     problem = misaligned_window_edge(det.config.analysis, reco, det.time_edges_ns)
     if problem is not None:
         raise ConfigError(f"detector '{det.label}': {problem}; align the window with the binning")

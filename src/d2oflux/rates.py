@@ -23,15 +23,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .beam import Exposure
-from .detector import Detector
 from .response import Response
-from .source import Source
-from .xsec import cross_sections_for_target, registered_channels
-from .xsec.base import CrossSection
 
 if TYPE_CHECKING:  # hist (boost-histogram) is imported only when a histogram is first asked for
     import hist
+
+    from .beam import Exposure
+    from .detector import Detector
+    from .rate_cache import RateTables
+    from .source import Source
+    from .xsec.base import CrossSection
 
 
 @dataclass
@@ -151,6 +152,7 @@ def registry_options(detector: Detector, radiative_corrections: bool = True) -> 
     in its ``run_options``: the detector's neutron-capture probability on d
     (:func:`d2oflux.backgrounds.nd_capture_probability`) and, if off, no radiative correction."""
     from .backgrounds import nd_capture_probability
+    from .xsec import registered_channels
 
     run: dict[str, object] = {"capture_probability": nd_capture_probability(detector)}
     if not radiative_corrections:
@@ -172,6 +174,7 @@ def expect(
     response: Response | None = None,
     cross_sections: Callable[[str, tuple[str, ...]], list[CrossSection]] | None = None,
     radiative_corrections: bool = True,
+    disk_cache: bool = False,
 ) -> Expectation:
     """Expected interactions and detected counts per channel.
 
@@ -194,50 +197,129 @@ def expect(
         KRV radiative correction on the nu-d CC reactions (default True; False: the bare NSAPMGK table).
         With the built-in registry, NC on d uses the detector's neutron-capture probability on d
         (:func:`d2oflux.backgrounds.nd_capture_probability`).
+    disk_cache : bool
+        Read the derived tables (folded cross sections, time fractions, analytic response) from the on-disk
+        cache of :mod:`d2oflux.rate_cache` and store them there on a miss (default False; ``d2oflux rates``
+        sets it; ignored with ``cross_sections`` or when ``D2OFLUX_NO_CACHE=1``). Results are identical.
 
     Returns
     -------
     Expectation
     """
-    response = response or detector.response
-    if cross_sections is None:
-        options = registry_options(detector, radiative_corrections)
-
-        def provider(target: str, flavours: tuple[str, ...]) -> list[CrossSection]:
-            return cross_sections_for_target(target, flavours, o16_model=o16_model, options=options)
-
-    else:
-        provider = cross_sections
+    disk_cache = disk_cache and cross_sections is None and _rate_cache_enabled()
+    # an analytic detector response is cached with the tables; any other is built (or given) here
+    cache_response = disk_cache and response is None and detector.config.response.model == "analytic"
+    if not cache_response:
+        response = response or detector.response
     fluence = source.fluence_per_cm2(exposure, detector.distance_m)
     nu_edges = detector.neutrino_edges_MeV
-    vis_edges = response.visible_edges_MeV
+    if response is None:  # the analytic response is built on the visible-energy binning
+        vis_edges = detector.config.binning.visible_energy_MeV.to_edges()
+    else:
+        vis_edges = response.visible_edges_MeV
     breakpoints = tuple(float(e) for e in nu_edges)
     nodes = {f: source.spectrum_nodes(f, breakpoints) for f in fluence}
-    edge_key = (nu_edges.tobytes(), vis_edges.tobytes())
-    keys = {f: (E.tobytes(), w.tobytes(), *edge_key) for f, (E, w) in nodes.items()}
+    tables, key = None, None
+    if disk_cache:
+        from . import rate_cache
+
+        key = _tables_key(detector, source, response, o16_model, radiative_corrections, nodes, nu_edges, vis_edges)
+        tables = rate_cache.load(key)
+    if tables is None:
+        if cross_sections is None:
+            from .xsec import cross_sections_for_target
+
+            options = registry_options(detector, radiative_corrections)
+
+            def provider(target: str, flavours: tuple[str, ...]) -> list[CrossSection]:
+                return cross_sections_for_target(target, flavours, o16_model=o16_model, options=options)
+
+        else:
+            provider = cross_sections
+        if response is None:
+            response = detector.response
+        tables = _compute_tables(detector, source, response, provider, tuple(fluence), nodes, nu_edges, vis_edges)
+        if key is not None:
+            if cache_response:
+                r = response
+                tables.response = (r.visible_edges_MeV, r.reco_edges_MeV, r.matrix, r.efficiency, r.visible_particles)
+            rate_cache.save(key, tables)
+    elif response is None:
+        response = Response(*tables.response)
     components: list[Component] = []
     for region in detector.regions:
         for target, n_targets in region.targets().items():
-            for xs in provider(target, tuple(fluence)):
+            for u in tables.by_target[target]:
+                scale = n_targets * fluence[u.flavour]
+                components.append(
+                    Component(
+                        channel=u.name,
+                        region=region.name,
+                        flavour=u.flavour,
+                        target=u.target,
+                        visible_particle=u.visible_particle,
+                        rel_uncertainty=u.rel_uncertainty,
+                        interactions=scale * u.total,
+                        neutrino_energy=scale * u.per_nu,
+                        visible_energy=scale * u.per_vis,
+                    )
+                )
+    return _assemble(detector, source, exposure, fluence, components, response, tables.time_fractions)
+
+
+def _rate_cache_enabled() -> bool:
+    from .rate_cache import enabled
+
+    return enabled()
+
+
+def _compute_tables(detector, source, response, provider, flavours, nodes, nu_edges, vis_edges) -> RateTables:
+    """The folded cross sections of every target species in the detector, and the time fractions."""
+    from .rate_cache import RateTables, UnitTable
+
+    edge_key = (nu_edges.tobytes(), vis_edges.tobytes())
+    keys = {f: (E.tobytes(), w.tobytes(), *edge_key) for f, (E, w) in nodes.items()}
+    tables = RateTables()
+    for region in detector.regions:
+        for target in region.targets():
+            if target in tables.by_target:
+                continue
+            entries = tables.by_target[target] = []
+            for xs in provider(target, flavours):
                 if xs.visible_particle == "nuclear_recoil" and not response.sees("nuclear_recoil"):
                     continue  # CEvNS only where the detector sees nuclear recoils
                 E, w = nodes[xs.flavour]
                 per_nu, per_vis, total = _unit_spectra(xs, E, w, nu_edges, vis_edges, keys[xs.flavour])
-                scale = n_targets * fluence[xs.flavour]
-                components.append(
-                    Component(
-                        channel=xs.name,
-                        region=region.name,
-                        flavour=xs.flavour,
-                        target=xs.target,
-                        visible_particle=xs.visible_particle,
-                        rel_uncertainty=xs.rel_uncertainty,
-                        interactions=scale * total,
-                        neutrino_energy=scale * per_nu,
-                        visible_energy=scale * per_vis,
+                entries.append(
+                    UnitTable(
+                        xs.name, xs.flavour, xs.target, xs.visible_particle, xs.rel_uncertainty, per_nu, per_vis, total
                     )
                 )
-    return _assemble(detector, source, exposure, fluence, components, response)
+    t_edges = detector.time_edges_ns
+    tables.time_fractions = {f: _time_fractions(source.timing, f, t_edges) for f in flavours}
+    return tables
+
+
+def _tables_key(detector, source, response, o16_model, radiative_corrections, nodes, nu_edges, vis_edges) -> str:
+    """The :func:`d2oflux.rate_cache.cache_key` of the tables of one :func:`expect` call."""
+    from dataclasses import asdict
+
+    from .rate_cache import cache_key
+    from .xsec.channel import registered_channels
+
+    inputs = {
+        "detector": detector.config.model_dump(mode="json"),
+        "o16_model": o16_model,
+        "radiative_corrections": bool(radiative_corrections),
+        "channels": sorted(registered_channels()),
+        "timing": asdict(source.timing),
+        "flavours": list(nodes),
+        "response": "detector" if response is None else list(response.visible_particles),
+    }
+    arrays = {"E_nu": nu_edges, "E_vis": vis_edges, "t": detector.time_edges_ns}
+    for f, (E, w) in nodes.items():
+        arrays[f"nodes_{f}"], arrays[f"weights_{f}"] = E, w
+    return cache_key(inputs, arrays)
 
 
 #: Per cross-section object: flux-weighted sigma folded into the neutrino- and visible-energy bins.
@@ -266,10 +348,12 @@ def _unit_spectra(xs: CrossSection, E, w, nu_edges, vis_edges, key: tuple) -> tu
     return per_object[key]
 
 
-def _assemble(detector, source, exposure, fluence, components, response) -> Expectation:
-    """Fold components through the response and the timing; group them into channels."""
+def _assemble(detector, source, exposure, fluence, components, response, time_frac=None) -> Expectation:
+    """Fold components through the response and the timing (``time_frac``: flavour -> fractions per time bin,
+    computed if not given); group them into channels."""
     t_edges = detector.time_edges_ns
-    time_frac = {f: _time_fractions(source.timing, f, t_edges) for f in fluence}
+    if time_frac is None:
+        time_frac = {f: _time_fractions(source.timing, f, t_edges) for f in fluence}
     edges = {
         "E_nu": detector.neutrino_edges_MeV,
         "E_vis": response.visible_edges_MeV,

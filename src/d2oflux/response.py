@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.special import ndtr
 
 from .errors import ConfigError, check_readable, read_text_file
 
@@ -103,6 +102,8 @@ class Response:
         efficiency : float
             Flat detection efficiency in [0, 1].
         """
+        from scipy.special import ndtr  # lazily: `d2oflux rates` with a warm rate cache never imports scipy
+
         vis = np.asarray(visible_edges_MeV, dtype=float)
         reco = np.asarray(reco_edges_MeV, dtype=float)
         x, w = np.polynomial.legendre.leggauss(4)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import log_ndtr, ndtr
 
 from . import constants as c
 from .errors import ConfigError, require_positive
@@ -96,6 +95,8 @@ class ExpModGaussian:
     sigma: float
 
     def _terms(self, t: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
+        from scipy.special import log_ndtr  # lazily: `d2oflux rates` with a warm rate cache never imports scipy
+
         x = (np.asarray(t, dtype=float) - self.mean) / self.sigma
         K = self.tau / self.sigma
         inv_k = 1.0 / K
@@ -110,5 +111,7 @@ class ExpModGaussian:
 
     def cdf(self, t: ArrayLike) -> np.ndarray:
         """Probability of a time before ``t``."""
+        from scipy.special import ndtr
+
         x, log_tail, _ = self._terms(t)
         return np.where(np.isfinite(x), ndtr(x) - np.exp(log_tail), np.where(np.isnan(x), np.nan, x > 0).astype(float))

@@ -38,7 +38,6 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import spherical_jn
 
 from d2oflux.constants import ATOMIC_MASS_UNIT_MEV, G_F_MEV2, HBARC_MEV_CM, HBARC_MEV_FM, SIN2_THETA_W_ZERO
 from d2oflux.elements import ELEMENTS, PURE_ISOTOPES
@@ -129,6 +128,8 @@ def weak_charge(Z: int, N: int, sin2_theta_w: float = SIN2_THETA_W_ZERO) -> floa
 def _three_j1_over_x(x: np.ndarray) -> np.ndarray:
     small = x < 1e-3
     xs = np.where(small, 1.0, x)
+    from scipy.special import spherical_jn  # lazily: `d2oflux rates` with a warm rate cache never imports scipy
+
     out = 3.0 * spherical_jn(1, xs) / xs
     return np.where(small, 1.0 - x * x / 10.0, out)
 

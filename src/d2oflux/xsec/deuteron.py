@@ -82,7 +82,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import psi
 
 from d2oflux.constants import ALPHA_EM, HBARC_MEV_FM, M_D_MEV, M_E_MEV, M_N_MEV, M_P_MEV
 from d2oflux.xsec.base import CrossSection, as_energy_array, check_below, delta_spectrum, grid_cdf_lookup
@@ -170,6 +169,8 @@ def nn_fsi_density(E_NN_MeV: ArrayLike, pair: str = "pp") -> np.ndarray:
         x = 2.0 * np.pi * eta
         with np.errstate(over="ignore"):
             C2 = x / np.expm1(x)
+        from scipy.special import psi  # lazily: `d2oflux rates` with a warm rate cache never imports scipy
+
         h = psi(1.0 + 1j * eta).real - np.log(eta)
         K = K - ALPHA_EM * m / HBARC_MEV_FM * h
         out[ok] = k * C2 / (K**2 + k**2 * C2**2)

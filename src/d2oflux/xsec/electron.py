@@ -48,7 +48,6 @@ from functools import cache, cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import spence
 
 from d2oflux.constants import ALPHA_EM, G_F_MEV2, HBARC_MEV_CM, M_E_MEV, SIN2_THETA_W_ZERO
 from d2oflux.xsec.base import CrossSection, as_energy_array, check_below, grid_cdf_lookup
@@ -95,6 +94,8 @@ def electron_cos_theta(E_MeV: ArrayLike, T_MeV: ArrayLike) -> np.ndarray:
 
 def _L(x: np.ndarray) -> np.ndarray:
     """``int_0^x ln|1 - t| / t dt = -Li2(x)`` for x <= 1 (scipy: Li2(x) = spence(1 - x))."""
+    from scipy.special import spence  # lazily: `d2oflux rates` with a warm rate cache never imports scipy
+
     return -spence(1.0 - x)
 
 
