@@ -2,6 +2,7 @@
 without the cache (second method: the engine with the cache off), corrupt files are ignored, the cache can be
 switched off, and its key follows its inputs."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,15 @@ def test_cli_rates_cold_and_warm_identical(tmp_path, monkeypatch):
     assert cold.exit_code == warm.exit_code == off.exit_code == 0
     assert cold.stdout == warm.stdout == off.stdout
     assert len(files(tmp_path / "rates")) == 1
+
+
+def test_prune_keeps_the_newest_files(tmp_path):
+    names = [f"{i:064x}.npz" for i in range(5)]
+    for i, name in enumerate(names):
+        p = tmp_path / name
+        p.write_bytes(b"x")
+        os.utime(p, (1000 + i, 1000 + i))
+    other = tmp_path / "notes.npz"  # not named like a key: never touched
+    other.write_bytes(b"y")
+    rate_cache.prune(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[-2:], "notes.npz"])

@@ -17,12 +17,14 @@ and a digest of the package's source files and cross-section tables (so a code c
 Files live in ``$D2OFLUX_CACHE_DIR/rates``, else the user cache folder from platformdirs
 (``~/.cache/d2oflux/rates``), are written atomically (temporary file in the same folder, renamed) and read
 with ``np.load(allow_pickle=False)``; an unreadable or inconsistent file is ignored (recomputed and
-rewritten). ``D2OFLUX_NO_CACHE=1`` disables the cache. The arrays are float64, stored exactly: a cache hit
+rewritten). At most :data:`MAX_FILES` files are kept (least recently used removed first; only files named
+like a key). ``D2OFLUX_NO_CACHE=1`` disables the cache. The arrays are float64, stored exactly: a cache hit
 gives bit-identical results to a miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +38,9 @@ import numpy as np
 
 #: Bump when the layout of a cache file changes.
 CACHE_FORMAT = "1"
+#: Most files kept in the cache folder (~0.15 MB each): after a write, the least recently used beyond it are
+#: removed (every code change makes new keys, so old files would otherwise pile up).
+MAX_FILES = 32
 
 
 @dataclass
@@ -155,6 +160,7 @@ def save(key: str, tables: RateTables) -> None:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
         os.replace(tmp, path)
+        prune(path.parent)
     except OSError:
         Path(tmp).unlink(missing_ok=True)  # e.g. a full disk: run without caching
     except BaseException:
@@ -185,6 +191,8 @@ def load(key: str) -> RateTables | None:
                 for j, e in enumerate(entries)
             ]
         tables.time_fractions = {f: _float_array(data[f"time_{i}"], 1) for i, f in enumerate(meta["flavours"])}
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: kept by prune()
         if "visible_particles" in meta:
             tables.response = (
                 _float_array(data["response_vis"], 1),
@@ -196,6 +204,16 @@ def load(key: str) -> RateTables | None:
         return tables
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None  # a truncated, corrupted or foreign file: recompute (and overwrite it)
+
+
+def prune(folder: Path, keep: int = MAX_FILES) -> None:
+    """Remove the least recently modified cache files of ``folder`` beyond the newest ``keep``."""
+    files = [p for p in folder.glob("*.npz") if len(p.stem) == 64 and all(ch in "0123456789abcdef" for ch in p.stem)]
+    if len(files) <= keep:
+        return
+    files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in files[keep:]:
+        p.unlink(missing_ok=True)
 
 
 def _float_array(a: np.ndarray, ndim: int) -> np.ndarray:
