@@ -56,3 +56,20 @@ def _reset_pyhf_backend():
 
     if "pyhf" in sys.modules:
         sys.modules["pyhf"].set_backend("numpy")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Keep the on-disk caches (rates, optical response) of a test session out of the user's cache folder.
+
+    A folder shared by the session's tests (so cached optical responses are built once per session); a test
+    that needs its own folder sets ``D2OFLUX_CACHE_DIR`` itself.
+    """
+    import os
+
+    if "D2OFLUX_CACHE_DIR" in os.environ:
+        yield
+        return
+    os.environ["D2OFLUX_CACHE_DIR"] = str(tmp_path_factory.mktemp("d2oflux-cache"))
+    yield
+    os.environ.pop("D2OFLUX_CACHE_DIR", None)

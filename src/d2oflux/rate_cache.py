@@ -28,13 +28,14 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .errors import ConfigError
 
 #: Bump when the layout of a cache file changes.
 CACHE_FORMAT = "1"
@@ -150,22 +151,17 @@ def save(key: str, tables: RateTables) -> None:
         vis, reco, matrix, eff, particles = tables.response
         meta["visible_particles"] = list(particles)
         arrays.update(response_vis=vis, response_reco=reco, response_matrix=matrix, response_efficiency=eff)
+    from .outputs import atomic_file
+
     path = cache_path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError:
-        return  # a read-only or missing cache folder: run without caching
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        # whole or not at all (the cache folder is ours: any file of that name may be replaced)
+        with atomic_file(path, "rates cache", is_ours=lambda p: True) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
         prune(path.parent)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)  # e.g. a full disk: run without caching
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except (OSError, ConfigError):
+        return  # a read-only or full cache folder, or another d2oflux writing there: run without caching
 
 
 def load(key: str) -> RateTables | None:

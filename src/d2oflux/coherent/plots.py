@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +62,22 @@ def plot_fit(models: list[DatasetModel], lik: Likelihood, res: FitResult, path: 
             if col == 0:
                 ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
+    from .. import __version__
+    from ..outputs import atomic_file
+
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        # whole or not at all; an existing file is replaced only if d2oflux drew it (its PNG/PDF metadata)
+        with atomic_file(path, "--plot", is_ours=drawn_by_d2oflux) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", metadata={_MARK_KEY: f"d2oflux {__version__}"})
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+
+#: Metadata key carrying the d2oflux mark in the figures this module writes (PNG text chunk, PDF info).
+_MARK_KEY = "Creator"
+
+
+def drawn_by_d2oflux(path: Path) -> bool:
+    """True if ``path`` is a figure this module wrote (its metadata names d2oflux)."""
+    with open(path, "rb") as fh:
+        return b"d2oflux" in fh.read(1 << 16)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtr
 
+from ..errors import ConfigError
 from ..response import Response
 from .config import OpticsConfig
 from .geometry import OpticalGeometry, build_geometry
@@ -188,19 +188,15 @@ class DerivedResponse:
     # --- persistence ------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write as NPZ atomically (temporary file in the same folder, renamed)."""
+        """Write as NPZ, whole or not at all (:func:`d2oflux.outputs.atomic_file`; the cache folder is ours)."""
+        from ..outputs import atomic_file
+
         path.parent.mkdir(parents=True, exist_ok=True)
         d = asdict(self)
         arrays = {k: v for k, v in d.items() if isinstance(v, np.ndarray)}
         meta = {k: v for k, v in d.items() if not isinstance(v, np.ndarray)}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "optics cache", is_ours=lambda p: True) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
 
     @classmethod
     def load(cls, path: Path) -> DerivedResponse:
@@ -295,7 +291,10 @@ def derived_response(cfg: OpticsConfig, *, progress: bool = False, rebuild: bool
         except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable cache entry (e.g. an older layout): rebuild it
     result = build_response(cfg, progress=progress)
-    result.save(path)
+    try:
+        result.save(path)
+    except (OSError, ConfigError):  # a read-only or full cache folder, or another d2oflux writing there
+        pass
     return result
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from pathlib import Path
 
 import matplotlib
@@ -78,10 +77,9 @@ def make_scan_report(store_path: str | Path, out_dir: str | Path, *, years: floa
     T = years if years is not None else max(data.exposures)
     if not any(math.isclose(T, y) for y in data.exposures):
         raise ConfigError(f"--years {T}: not a scanned exposure; the store has {', '.join(map(str, data.exposures))}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"-o {out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import atomic_folder, check_output_folder
+
+    check_output_folder(out_dir, "-o")  # before any work: new, empty, or an earlier scan report
     figures = {
         "sensitivity_vs_parameters.png": plot_sensitivity_vs_parameters(data),
         "pareto.png": plot_pareto(data, T),
@@ -89,12 +87,14 @@ def make_scan_report(store_path: str | Path, out_dir: str | Path, *, years: floa
     }
     for a, b in itertools.combinations(data.parameters, 2):
         figures[f"map_{_slug(a)}__{_slug(b)}.png"] = plot_map(data, a, b, T)
-    for name, fig in figures.items():
-        _save(fig, out / name)
     answer = build_answer(store, data, T)
-    _write_text(out / "scan-report.md", answer_markdown(answer, list(figures)))
-    answer = strict_json(answer)
-    _write_text(out / "answer.json", json.dumps(answer, indent=1, allow_nan=False))
+    # the folder appears whole, or an earlier scan report has exactly its own files replaced (manifest)
+    with atomic_folder(out_dir, "-o") as out:
+        for name, fig in figures.items():
+            _save(fig, out / name)
+        (out / "scan-report.md").write_text(answer_markdown(answer, list(figures)), encoding="utf-8")
+        answer = strict_json(answer)
+        (out / "answer.json").write_text(json.dumps(answer, indent=1, allow_nan=False), encoding="utf-8")
     return answer
 
 
@@ -390,13 +390,5 @@ def _slug(path: str) -> str:
 
 
 def _save(fig, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=110, format="png")
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
