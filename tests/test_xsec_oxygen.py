@@ -91,3 +91,11 @@ def test_nuebar_o16():
     assert x.sigma(12.0) == 0.0 and x.sigma(30.0) > 0
     P = x.visible_spectrum([30.0], np.arange(0, 31.0))
     assert P.sum() == 1.0 and P[0, 18] == 1.0  # T = 30 - 11.443
+
+
+def test_cli_choices_are_the_models():
+    # the command line's --o16-model enum lists exactly the models the cross-section code accepts
+    from d2oflux.settings import O16Model
+    from d2oflux.xsec.oxygen import O16_MODELS
+
+    assert tuple(m.value for m in O16Model) == O16_MODELS

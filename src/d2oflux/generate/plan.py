@@ -38,6 +38,7 @@ from ..errors import ConfigError, suggest
 from ..rates import expect, registry_options
 from ..source import Exposure, Source
 from ..xsec import available_channels, cross_sections_for_target
+from ..xsec.oxygen import O16_MODELS
 from .geometry import require_geometry
 from .kinematics import ChannelModel, model_for
 from .spectra import FlavourSpectrum
@@ -195,8 +196,8 @@ def make_plan(
         raise ConfigError("generate: give an exposure (--years) or a fixed count (-n/--count)")
     if exposure is not None and not (math.isfinite(exposure.pot) and exposure.pot > 0):
         raise ConfigError(f"exposure: expected a positive number of protons on target, got {exposure.pot!r}")
-    if o16_model not in ("kolbe", "nakazato"):
-        raise ConfigError(f"--o16-model: expected 'kolbe' or 'nakazato', got '{o16_model}'")
+    if o16_model not in O16_MODELS:
+        raise ConfigError(f"--o16-model: expected one of {', '.join(O16_MODELS)}, got '{o16_model}'")
     requested = parse_channels(channels)
 
     # the rate engine's components, with a response that sees every particle (CEvNS included)

@@ -42,7 +42,7 @@ from d2oflux.xsec.channel import (
 from d2oflux.xsec.deuteron import DeuteronNC, NuebarDeuteronCC, NueDeuteronCC, cc_electron_T_pdf
 from d2oflux.xsec.electron import NuElectronES, electron_cos_theta
 from d2oflux.xsec.ibd import InverseBetaDecay
-from d2oflux.xsec.oxygen import O16NC, NuebarO16CC, NueO16CC, o16_cc_cos_theta_pdf
+from d2oflux.xsec.oxygen import O16_MODELS, O16NC, NuebarO16CC, NueO16CC, o16_cc_cos_theta_pdf
 from d2oflux.xsec.tables import TabulatedCrossSection, load_csv, load_snowglobes
 
 __all__ = [
@@ -110,8 +110,8 @@ def cross_sections_for_target(
             raise ValueError(
                 f"flavour {f!r} not supported by d2oflux.xsec (supported: {', '.join(SUPPORTED_FLAVOURS)})"
             )
-    if o16_model not in ("kolbe", "nakazato"):
-        raise ValueError(f"o16_model must be 'kolbe' or 'nakazato', got {o16_model!r}")
+    if o16_model not in O16_MODELS:
+        raise ValueError(f"o16_model must be one of {', '.join(O16_MODELS)}, got {o16_model!r}")
     options = options or {}
     registry = registered_channels()
     unknown = set(options) - set(registry)

@@ -146,6 +146,10 @@ def o16_cc_cos_theta_pdf(cos_theta: ArrayLike, E_MeV: ArrayLike) -> np.ndarray:
     return np.where(np.abs(c) <= 1.0, out, 0.0)
 
 
+#: The nu_e 16O CC models (:class:`NueO16CC`): Kolbe et al. 2002 (table) and the Nakazato et al. 2018 fit.
+O16_MODELS: tuple[str, ...] = ("kolbe", "nakazato")
+
+
 class NueO16CC(CrossSection):
     """nu_e 16O -> e- X (``nue_o16_cc``).
 
@@ -171,8 +175,8 @@ class NueO16CC(CrossSection):
         rel_uncertainty: float = REL_UNCERTAINTY_O16_CC,
         snowglobes_file: str = "xs_nue_O16.dat",
     ) -> None:
-        if model not in ("kolbe", "nakazato"):
-            raise ValueError(f"model must be 'kolbe' or 'nakazato', got {model!r}")
+        if model not in O16_MODELS:
+            raise ValueError(f"model must be one of {', '.join(O16_MODELS)}, got {model!r}")
         self.model = model
         self.rel_uncertainty = float(rel_uncertainty)
         self.group_energies_MeV = np.array([g[0] for g in NAKAZATO_GROUPS])
