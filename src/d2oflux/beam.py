@@ -35,6 +35,7 @@ from pydantic import Field, field_validator
 from . import constants as c
 from .config import StrictModel, parse_toml, read_preset_text, validate
 from .errors import ConfigError, read_text_file, require_positive
+from .formats import BEAM_HISTORY
 from .timing import TimingModel
 
 
@@ -89,11 +90,6 @@ class Facility(StrictModel):
     def timing(self) -> TimingModel:
         """The arrival-time model with this facility's POT profile."""
         return TimingModel(pot_mean_ns=self.pot_mean_ns, pot_sigma_ns=self.pot_sigma_ns)
-
-    @property
-    def duty_factor_per_ns(self) -> float:
-        """Beam spills per ns: multiply by a time-window length [ns] to get the duty factor."""
-        return self.repetition_rate_Hz * 1e-9
 
 
 def load_facility(name_or_path: str | Path = "sns-fts", **overrides: float) -> Facility:
@@ -172,8 +168,6 @@ class Exposure:
 # ------------------------------------------------------------------------------------------------
 # Beam-history files
 # ------------------------------------------------------------------------------------------------
-#: The columns, for the error messages and ``--help``.
-FORMAT = "CSV with header start,end,power_MW|pot,proton_energy_GeV (ISO 8601 dates; no UTC offset = UTC)"
 #: Largest accepted average beam power of a period [MW] (the SNS runs at 1.4-2.8 MW).
 MAX_POWER_MW = 1.0e3
 #: Largest accepted proton energy [GeV].
@@ -184,15 +178,16 @@ MAX_PERIOD_POT = 1.0e29
 
 def read_beam_history(path: str | Path) -> list[dict]:
     """Read and validate a beam-history CSV; return one dict per period with its ``pot``."""
-    text = read_text_file(Path(path), "beam history", FORMAT)
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    text = read_text_file(Path(path), "beam history", BEAM_HISTORY.help())
+    kept = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")]
+    file_line = [n for n, _ in kept]  # the file's line number of each kept line, for the messages
     try:
-        return _read_rows(csv.DictReader(lines), path)
+        return _read_rows(csv.DictReader(ln for _, ln in kept), path, file_line)
     except csv.Error as exc:
         raise ConfigError(f"beam history '{path}': malformed CSV ({exc})") from None
 
 
-def _read_rows(reader: csv.DictReader, path: str | Path) -> list[dict]:
+def _read_rows(reader: csv.DictReader, path: str | Path, file_line: list[int]) -> list[dict]:
     cols = [c.strip() for c in (reader.fieldnames or [])]
     for need in ("start", "end", "proton_energy_GeV"):
         if need not in cols:
@@ -200,7 +195,8 @@ def _read_rows(reader: csv.DictReader, path: str | Path) -> list[dict]:
     if ("power_MW" in cols) == ("pot" in cols):
         raise ConfigError(f"beam history '{path}': expected exactly one of the columns 'power_MW' or 'pot'")
     rows = []
-    for i, raw in enumerate(reader, start=2):
+    for raw in reader:
+        i = file_line[reader.line_num - 1]
         row = {k.strip(): (v if isinstance(v, str) else "").strip() for k, v in raw.items() if k is not None}
         start = _date(row["start"], path, i, "start")
         end = _date(row["end"], path, i, "end")

@@ -283,7 +283,7 @@ class DetectorConfig(StrictModel):
                 f"response.threshold_MeV = {self.response.threshold_MeV:g} is at or above the top of the "
                 f"reconstructed-energy axis ({reco[-1]:g} MeV): nothing could be detected"
             )
-        _check_ceilings(self)
+        check_ceilings(self)
         need = binning_memory_bytes(**counts)
         if need > MAX_BINNING_BYTES:
             raise ValueError(
@@ -311,7 +311,7 @@ CEILINGS = {
 DEFAULT_CEILING = 1.0e6
 
 
-def _check_ceilings(config: DetectorConfig) -> None:
+def check_ceilings(config: DetectorConfig) -> None:
     """Raise ``ValueError`` for a background or systematic setting above its ceiling (:data:`CEILINGS`)."""
     for section in ("backgrounds", "systematics"):
         for key, value in getattr(config, section).model_dump().items():

@@ -57,19 +57,6 @@ class InvalidResult(Exception):
     """
 
 
-def require_finite(value: float, field: str, low: float | None = None, high: float | None = None) -> float:
-    """Raise :class:`ConfigError` unless ``value`` is a finite number in ``[low, high]``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{field}: expected a finite number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ConfigError(f"{field}: expected a finite number, got {value!r}")
-    if (low is not None and v < low) or (high is not None and v > high):
-        raise ConfigError(f"{field}: {v:g} is outside the accepted range [{low:g}, {high:g}]")
-    return v
-
-
 def open_error(exc: OSError, what: str, path: object) -> ConfigError:
     """One-line :class:`ConfigError` for an ``OSError`` raised while opening ``path``."""
     if isinstance(exc, FileNotFoundError):
@@ -86,13 +73,13 @@ def check_readable(path: object, what: str) -> None:
     from pathlib import Path
 
     p = Path(str(path))
+    if p.exists() and not p.is_dir() and not p.is_file():  # a FIFO or device: opening it could block
+        raise ConfigError(f"{what} '{path}' is not a regular file")
     try:
         with p.open("rb"):
             pass
     except OSError as exc:
         raise open_error(exc, what, path) from None
-    if not p.is_file():
-        raise ConfigError(f"{what} '{path}' is not a regular file")
 
 
 def read_text_file(path: object, what: str, expected: str = "") -> str:

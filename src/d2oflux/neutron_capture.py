@@ -48,6 +48,7 @@ import numpy as np
 from scipy.special import i0e, i1e, j1, jn_zeros
 
 from .constants import AVOGADRO
+from .materials import material
 
 #: Thermal absorption cross sections [cm^2] (Sears 1992, NIST NCNR table).
 SIGMA_CAPTURE_CM2 = {"d": 0.519e-27, "H": 332.6e-27, "O": 0.19e-27}
@@ -58,9 +59,10 @@ D_H2O_CM = 0.16
 L_H2O_CM = 2.85
 #: Fermi age to thermal energies in D2O [cm^2] (Lamarsh & Baratta, Table 6.2).
 TAU_D2O_CM2 = 131.0
-#: D2O density [g/cm^3] and molar mass [g/mol] (as d2oflux.materials; docs/physics.md §4 -> docs/physics.md).
-D2O_DENSITY = 1.105
-D2O_MOLAR_MASS = 20.0276
+#: Pure D2O density [g/cm^3] and molar mass [g/mol], from d2oflux.materials (docs/physics.md §4).
+_PURE_D2O = material("D2O", 1.0)
+D2O_DENSITY = _PURE_D2O.density_g_cm3
+D2O_MOLAR_MASS = _PURE_D2O.molar_mass_g
 
 
 def water_albedo() -> float:

@@ -314,7 +314,9 @@ def write_json_atomic(
     path: str | Path, obj, option: str = "--output", *, is_ours: Callable[[Path], bool] | None = None
 ) -> None:
     """Write ``obj`` as indented JSON to ``path`` whole or not at all (:func:`atomic_file`)."""
-    write_text_atomic(path, json.dumps(obj, indent=1), option, is_ours=is_ours)
+    from .errors import strict_json
+
+    write_text_atomic(path, strict_json(obj, indent=1), option, is_ours=is_ours)  # never NaN or Infinity
 
 
 # ------------------------------------------------------------------------------------------------

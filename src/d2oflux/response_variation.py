@@ -6,9 +6,10 @@ the reconstructed axis of the table is transformed:
 
 * energy scale s: a reconstructed energy E becomes s E, i.e. each row's cumulative distribution C(x) becomes
   C(x / s) (flat inside each reconstructed bin);
-* resolution: a change dc > 0 of the constant term adds a Gaussian of width dc E in quadrature (each row
-  convolved with it, E at the bin centres); dc < 0 mirrors that change, 2 M - M(+|dc|), clipped at 0 and
-  rescaled to the original row sums (a table cannot be de-smeared exactly; this is the usual symmetrisation).
+* resolution: raising the constant term from c0 to c1 (sigma_E/E = sqrt(1/(Y E) + c^2), as the analytic
+  response) adds a Gaussian of width sqrt(c1^2 - c0^2) E in quadrature (each row convolved with it, E at the
+  bin centres); lowering it mirrors the corresponding widening, 2 M - M(+width), clipped at 0 and rescaled to
+  the original row sums (a table cannot be de-smeared exactly; this is the usual symmetrisation).
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ def stretch_reco(resp: Response, scale: float) -> Response:
     )
 
 
-def smear_reco(resp: Response, delta_constant: float) -> Response:
-    """The response with the relative resolution's constant term changed by ``delta_constant`` (see module)."""
-    if delta_constant == 0:
+def smear_reco(resp: Response, extra_constant: float) -> Response:
+    """The response widened (``extra_constant`` > 0) or narrowed (< 0) by a Gaussian of relative width
+    ``|extra_constant|`` added in quadrature (see module)."""
+    if extra_constant == 0:
         return resp
     edges = resp.reco_edges_MeV
     centres = 0.5 * (edges[1:] + edges[:-1])
-    sigma = np.maximum(abs(delta_constant) * np.abs(centres), 1e-12)
+    sigma = np.maximum(abs(extra_constant) * np.abs(centres), 1e-12)
     kernel = np.diff(ndtr((edges[None, :] - centres[:, None]) / sigma[:, None]), axis=1)
     wider = resp.matrix @ kernel
-    if delta_constant > 0:
+    if extra_constant > 0:
         matrix = wider
     else:
         matrix = np.clip(2 * resp.matrix - wider, 0, None)
@@ -53,6 +55,6 @@ def vary_table(
     """Apply the scale and constant-term changes requested relative to the configuration's nominal values."""
     if scale != nominal_scale:
         resp = stretch_reco(resp, scale / nominal_scale)
-    if constant != nominal_constant:
-        resp = smear_reco(resp, constant - nominal_constant)
+    if constant != nominal_constant:  # the quadrature difference of the constant terms, with its sign
+        resp = smear_reco(resp, np.sign(constant - nominal_constant) * np.sqrt(abs(constant**2 - nominal_constant**2)))
     return resp

@@ -161,6 +161,9 @@ class FluxTable:
         if header[0] != "E_MeV":
             raise ConfigError(f"flux file '{path}': the first column must be 'E_MeV', got '{header[0]}'")
         known = FLUX_FILE.names[1:]
+        if len(set(header)) != len(header):
+            twice = sorted({h for h in header if header.count(h) > 1})
+            raise ConfigError(f"flux file '{path}': column {', '.join(twice)} appears more than once")
         for h in header[1:]:
             if h not in known:
                 raise ConfigError(f"flux file '{path}': unknown column '{h}'; expected some of {', '.join(known)}")

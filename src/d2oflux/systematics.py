@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import parse_toml
-from .errors import ConfigError
+from .config import parse_toml, validate
+from .errors import ConfigError, read_text_file
 
 PROFILE_NAMES = ("default", "theory-only")
 
@@ -57,11 +57,11 @@ def load_profile(spec: str | Path | None) -> SystematicsProfile:
     if str(spec) == "theory-only":
         return SystematicsProfile("theory-only", dict(_THEORY_ONLY), 0.0)
     path = Path(spec)
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(
             f"--systematics: expected {', '.join(PROFILE_NAMES)} or a TOML file, got '{spec}' (no such file)"
         )
-    data = parse_toml(str(path), path.read_text(encoding="utf-8"))
+    data = parse_toml(str(path), read_text_file(path, "systematics file", "a TOML [systematics] table"))
     data = dict(data.get("systematics", data))
     data.pop("name", None)
     bn = data.pop("beam_neutron_rel_uncertainty", None)
@@ -73,23 +73,30 @@ def load_profile(spec: str | Path | None) -> SystematicsProfile:
             )
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"systematics file '{path}': '{key}' must be a number >= 0, got {value!r}")
-    if bn is not None and (not isinstance(bn, int | float) or bn < 0):
+    if bn is not None and (not isinstance(bn, int | float) or isinstance(bn, bool) or bn < 0):
         raise ConfigError(f"systematics file '{path}': 'beam_neutron_rel_uncertainty' must be a number >= 0")
     return SystematicsProfile(path.stem, {k: float(v) for k, v in data.items()}, None if bn is None else float(bn))
 
 
 def apply_profile(detector, profile: SystematicsProfile | str | None):
     """A copy of ``detector`` with the profile's systematic sizes."""
-    from .detector import Detector
+    from .detector import BackgroundConfig, Detector, SystematicsConfig, check_ceilings
 
     if not isinstance(profile, SystematicsProfile):
         profile = load_profile(profile)
     if profile.name == "default" and not profile.systematics:
         return detector
     cfg = detector.config
-    syst = cfg.systematics.model_copy(update=profile.systematics)
+    label = f"--systematics {profile.name}"
+    # validated like a detector file's sections (types, bounds and the ceilings of d2oflux.detector.CEILINGS)
+    syst = validate(SystematicsConfig, {**cfg.systematics.model_dump(), **profile.systematics}, label)
     bkg = cfg.backgrounds
     if profile.beam_neutron_rel_uncertainty is not None:
-        bkg = bkg.model_copy(update={"beam_neutron_rel_uncertainty": profile.beam_neutron_rel_uncertainty})
+        update = {"beam_neutron_rel_uncertainty": profile.beam_neutron_rel_uncertainty}
+        bkg = validate(BackgroundConfig, {**bkg.model_dump(), **update}, label)
     new = cfg.model_copy(update={"systematics": syst, "backgrounds": bkg})
+    try:
+        check_ceilings(new)
+    except ValueError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
     return Detector(new, detector.label, detector.toml_text, detector.base_dir)

@@ -31,14 +31,16 @@ import math
 import numba as nb
 import numpy as np
 
+from ..constants import ALPHA_EM, M_E_MEV
+
 #: numba options of the kernels (see the module docstring for the fastmath subset).
 JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract", "arcp", "nsz"}}
 
 EPS = 1e-6  # cm: distances below this are the surface the photon sits on
 MAX_STEPS = 2000  # interactions per photon before it is dropped (guided in the thin acrylic, rare)
 
-ME = 0.51099895  # MeV, PDG 2024
-ALPHA = 1.0 / 137.035999
+ME = M_E_MEV  # MeV, PDG 2024 (d2oflux.constants; numba reads module globals as compile-time constants)
+ALPHA = ALPHA_EM
 RE_CM = 2.8179403262e-13  # classical electron radius, PDG 2024
 K_CUT = 0.5  # MeV: bremsstrahlung photons above it are sampled
 T_CUT = 0.15  # MeV: below every Cherenkov threshold of the module (0.26 MeV water, 0.18 MeV acrylic)

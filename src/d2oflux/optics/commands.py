@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from ..errors import ConfigError, strict_json
@@ -65,7 +66,7 @@ def optics_command(
             "events": michel,
             "output": str(output),
             "mean_pe": float(cols["pe"].mean()),
-            "pe_99_5_percentile": float(sorted(cols["pe"])[int(0.995 * (michel - 1))]),
+            "pe_99_5_percentile": float(np.percentile(cols["pe"], 99.5)),
         }
         if as_json:
             typer.echo(strict_json(summary))

@@ -30,21 +30,22 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constants import ALPHA_EM, M_E_MEV, M_MU_MEV, TAU_MU_NS
 from ..errors import ConfigError
 from .config import OpticsConfig
 from .geometry import build_geometry
 from .photons import get_backend
 
-M_MU = 105.6583755  # MeV, PDG 2024
-M_E = 0.51099895  # MeV, PDG 2024
+M_MU = M_MU_MEV  # PDG 2024 (d2oflux.constants)
+M_E = M_E_MEV
 W_MICHEL = (M_MU**2 + M_E**2) / (2 * M_MU)  # 52.83 MeV, maximum total electron energy
-TAU_FREE_NS = 2196.98  # PDG 2024
+TAU_FREE_NS = TAU_MU_NS  # PDG 2024 (d2oflux.constants)
 TAU_O16_NS = 1795.4  # Suzuki, Measday & Roalsvig 1987
 HUFF_O16 = 0.998  # Suzuki, Measday & Roalsvig 1987
 DECAY_FRACTION_O16 = HUFF_O16 * TAU_O16_NS / TAU_FREE_NS
 CHARGE_RATIO = 1.27  # mu+/mu-, PDG cosmic-ray review (assumption for the site)
 Z_OXYGEN = 8
-ALPHA = 1.0 / 137.035999
+ALPHA = ALPHA_EM
 
 
 def free_michel_total_energy(rng: np.random.Generator, n: int, w: float = W_MICHEL) -> np.ndarray:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..constants import AVOGADRO
 from ._kernels import (  # noqa: F401  (re-exported: the particle-transport kernels and constants)
     ALPHA,
     ELECTRON,
@@ -58,7 +59,7 @@ from .geometry import OpticalGeometry
 from .materials import TRANSPORT, WATER_PHOTON_ATTENUATION
 from .photons import run_in_threads
 
-NA = 6.02214076e23
+NA = AVOGADRO  # d2oflux.constants
 EVENTS_PER_BLOCK = 8  # primaries per call of the kernel (small: balanced threads, negligible call cost)
 # density effect of liquid water (Sternheimer, Berger & Seltzer 1984): -C, x0, x1, a, m
 DENSITY_EFFECT = np.array([3.5017, 0.2400, 2.8004, 0.09116, 3.4773])
