@@ -38,7 +38,7 @@ def test_analytic_flux_as_a_table_reproduces_the_prediction(tmp_path):
     (tmp_path / "ds.toml").write_text(preset.replace("\n[exposure]", '\nflux_table = "flux.csv"\n\n[exposure]', 1))
     with_table = predict_cevns(load_dataset(tmp_path / "ds.toml", COHERENT_DIR))
     analytic = predict_cevns(load_dataset("coherent-lar-2020", COHERENT_DIR))
-    # the grid (0.2 MeV, 40 ns) against exact bin integrals: 1 % on the total, 1e-3 on the time fractions
+    # the grid (0.2 MeV, 40 ns) against exact bin integrals: 1 % on the total, 2e-3 (absolute) on the time fractions
     assert with_table.sum() == pytest.approx(analytic.sum(), rel=0.01)
     np.testing.assert_allclose(
         with_table.sum(axis=(0, 1)) / with_table.sum(), analytic.sum(axis=(0, 1)) / analytic.sum(), atol=2e-3

@@ -24,7 +24,7 @@ from ..config import StrictModel, parse_toml, read_preset_text, validate
 from ..errors import ConfigError
 from ..xsec.cevns import FORM_FACTORS
 from .fetch import REGISTRY, release_file
-from .releases import read_binned, read_coefficient_sets, read_event_list, read_root_histogram
+from .releases import read_binned, read_event_list, read_root_histogram
 from .response import NUISANCE_KINDS, ResponseChain, ResponseChainConfig
 
 AXIS_UNITS = {"energy": ("PE", "keVee"), "psd": ("F90",), "time": ("us",)}
@@ -453,8 +453,3 @@ def _psd_table(path: Path, edges: dict[str, np.ndarray], label: str) -> np.ndarr
     tot = per.sum(axis=1, keepdims=True)
     uniform = np.full_like(per, 1.0 / per.shape[1])
     return np.where(tot > 0, per / np.where(tot > 0, tot, 1.0), uniform)
-
-
-def coefficient_sets(key: str, data_dir: str | Path | None = None) -> list[tuple[float, ...]]:
-    """Coefficient rows of a release file (nominal first), for building presets and tests."""
-    return read_coefficient_sets(release_file(key, data_dir))

@@ -17,7 +17,6 @@ parameters by name (see :mod:`d2oflux.coherent.joint`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -338,10 +337,3 @@ def _deviance(lam: np.ndarray, n: np.ndarray) -> np.ndarray:
     """2 sum (lam - n + n ln(n / lam)) over the last axis."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return 2.0 * np.sum(lam - n + np.where(n > 0, n * np.log(n / lam), 0.0), axis=-1)
-
-
-def fit_dataset(name_or_path: str | Path, data_dir: str | Path | None = None, plot: str | Path | None = None) -> dict:
-    """Fit one data set: the JSON-ready result (see :func:`d2oflux.coherent.joint.fit_datasets`)."""
-    from .joint import fit_datasets
-
-    return fit_datasets([name_or_path], data_dir=data_dir, plot=plot)

@@ -617,6 +617,11 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
                     E, ux, uy, uz = E1, gx, gy, gz
                 else:
                     avail = E - 2.0 * ME
+                    if avail <= 0.0:
+                        # below the pair threshold the rest of the (coherent-included) attenuation is mostly
+                        # coherent scattering: the photon goes on, direction kept (forward-peaked); the
+                        # photoelectric part (< 2 % of the attenuation in water above 0.1 MeV, XCOM) is neglected
+                        continue
                     if avail > 0.0:
                         share = uniform(st) * avail
                         for part in (share, avail - share):

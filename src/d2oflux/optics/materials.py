@@ -159,7 +159,8 @@ TRANSPORT = {
     "acrylic": {"density": 1.18, "z_over_a": 54.0 / 100.117, "i_ev": 74.0, "x0_g_cm2": 40.55},
 }
 
-#: Water: total photon attenuation mu/rho [cm^2/g] (NIST XCOM, coherent scattering excluded).
+#: Water: total photon attenuation mu/rho [cm^2/g] (NIST XCOM, "total with coherent scattering": at 0.1 MeV it
+#: exceeds the free-electron Klein-Nishina 0.1647 cm^2/g by the coherent part; see _kernels, gamma transport).
 WATER_PHOTON_ATTENUATION = np.array(
     [
         (0.1, 0.1707), (0.15, 0.1505), (0.2, 0.1370), (0.3, 0.1186), (0.5, 0.09687), (0.8, 0.07865),
