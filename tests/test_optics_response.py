@@ -25,7 +25,7 @@ def synthetic(y=8.0, n=4000, seed=1) -> DerivedResponse:
     m = rng.poisson(30 * y, 500).astype(float)
     return DerivedResponse(
         e, pe, 0.1 * pe, rng.poisson(30 * y, 100).astype(float), m, 35 * np.sqrt(rng.random(500)),
-        140 * rng.random(500) - 70, 35.0, 70.0, 1e6, 1.0, "test", "test QE", 12, "numba-cpu",
+        140 * rng.random(500) - 70, 35.0, 70.0, 1e6, 1.0, "test", "test QE", 12, "numba-wavefront",
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from d2oflux.optics.config import OpticsConfig
 from d2oflux.optics.geometry import build_geometry
-from d2oflux.optics.photons import NumbaCPUBackend, fresnel_reflectance, wavelength_index
+from d2oflux.optics.photons import fresnel_reflectance, get_backend, wavelength_index
 from d2oflux.optics.tracks import (
     ALPHA,
     DENSITY_EFFECT,
@@ -64,7 +64,7 @@ def test_point_source_in_black_cylinder_detects_solid_angle_times_qe():
     rng = np.random.default_rng(3)
     d = rng.normal(size=(n, 3))
     lam = 400.0
-    hits = NumbaCPUBackend().trace(g, np.zeros((n, 3)), d, lam, seed=5, apply_detection_probability=True)
+    hits = get_backend().trace(g, np.zeros((n, 3)), d, lam, seed=5, apply_detection_probability=True)
     a, dist = g.pmts[0, 4], g.pmts[0, 2]
     f = 0.5 * (1 - dist / math.hypot(dist, a))
     p = f * g.detect_prob[wavelength_index(g, lam)][0]
@@ -83,7 +83,7 @@ def test_fresnel_reflection_in_transport():
     cfg = _config(index={"D2O": 1.33, "acrylic": 1.7, "H2O": 1.7}, layout="explicit", positions_cm=[[0, 0, 82.54]])
     g = build_geometry(cfg)
     n = 200_000
-    hits = NumbaCPUBackend().trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), 400.0, seed=2)
+    hits = get_backend().trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), 400.0, seed=2)
     r = ((1.33 - 1.7) / (1.33 + 1.7)) ** 2
     assert abs((hits < 0).sum() - n * r) < 4 * math.sqrt(n * r * (1 - r))
 
@@ -102,7 +102,7 @@ def test_exponential_attenuation():
     L = g.tables[:, 1, i]
     expected = math.exp(-(70 / L[0] + 2.54 / L[1] + 10 / L[2]))
     n = 200_000
-    hits = NumbaCPUBackend().trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), lam, seed=4)
+    hits = get_backend().trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), lam, seed=4)
     assert 0.05 < expected < 0.95
     assert abs((hits >= 0).sum() - n * expected) < 4 * math.sqrt(n * expected * (1 - expected))
 

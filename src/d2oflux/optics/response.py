@@ -27,9 +27,9 @@ from ..errors import ConfigError
 from ..response import Response
 from .config import OpticsConfig
 from .geometry import OpticalGeometry, build_geometry
-from .photons import get_backend
+from .photons import DEFAULT_BACKEND, get_backend
 
-MODEL_VERSION = "2"  # bump when the physics changes: invalidates cached responses
+MODEL_VERSION = "3"  # bump when the physics changes: invalidates cached responses
 #: Comparison only (never tuned to): the collaboration's public analysis code for the twin light-water
 #: module shows Michel spectra reaching ~800 PE at the 52.8 MeV endpoint, i.e. ~15 PE/MeV.
 PUBLIC_ANALYSIS_PE_PER_MEV = 15.0
@@ -239,7 +239,7 @@ def isotropic_directions(rng: np.random.Generator, n: int) -> np.ndarray:
     return d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
-def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = "numba-cpu") -> DerivedResponse:
+def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = DEFAULT_BACKEND) -> DerivedResponse:
     """Simulate the derived response (no cache). See the module docstring."""
     from tqdm import tqdm
 

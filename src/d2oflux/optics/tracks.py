@@ -27,8 +27,14 @@ heavy water and acrylic (documented approximations, each with its source in
   step direction; scintillation (if configured) isotropic, ``Y dE / (1 + kB dE/dx)`` (Birks).
 
 Electrons are followed to ``T_CUT`` (below the Cherenkov threshold in every medium) or to 50 keV in a
-scintillating volume. The kernels are in :mod:`d2oflux.optics._kernels` (with the photon transport: numba's
-cache is per file, and they call each other).
+scintillating volume. The kernels are in :mod:`d2oflux.optics._kernels` (with the scalar photon transport:
+numba's cache is per file, and they call each other).
+
+With the wavefront backend (the default), a block of primaries first records its photons (start point,
+direction, wavelength, volume); the block's photons are then traced together by
+:func:`d2oflux.optics.photons.trace_wavefront_batch`, each with a random stream keyed by its primary's index
+and its rank among that primary's photons, and the hits are summed per primary. The scalar backend traces
+each photon where it is emitted.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from ._kernels import (  # noqa: F401  (re-exported: the particle-transport kern
     cherenkov_wavelength,
     collision_stopping_power,
     count_cherenkov,
+    emit_events,
     emit_light,
     events_range,
     klein_nishina_sigma,
@@ -59,12 +66,17 @@ from ._kernels import (  # noqa: F401  (re-exported: the particle-transport kern
     pmt_planes,
     run_event,
 )
+from ._wavefront import event_photon_keys
 from .geometry import OpticalGeometry
 from .materials import TRANSPORT, WATER_PHOTON_ATTENUATION
-from .photons import run_in_threads
+from .photons import LANES, run_in_threads, trace_wavefront_batch, wavefront_geometry
 
 NA = AVOGADRO  # d2oflux.constants
-EVENTS_PER_BLOCK = 8  # primaries per call of the kernel (small: balanced threads, negligible call cost)
+EVENTS_PER_BLOCK = 8  # primaries per call of the scalar kernel (small: balanced threads, negligible call cost)
+#: Wavefront backend: primaries per thread task, and the photon record's starting capacity (grows when one
+#: primary's photons do not fit): large enough that each batch keeps the lanes full.
+EVENTS_PER_TASK = 64
+RECORD_PHOTONS = 1 << 17
 # density effect of liquid water (Sternheimer, Berger & Seltzer 1984): -C, x0, x1, a, m
 DENSITY_EFFECT = np.array([3.5017, 0.2400, 2.8004, 0.09116, 3.4773])
 
@@ -83,8 +95,14 @@ def water_electron_density() -> float:
     return t["density"] * t["z_over_a"] * NA
 
 
-def simulate_events(geom: OpticalGeometry, kinds, energies_MeV, pos, dirs, seed: int) -> dict[str, np.ndarray]:
+def simulate_events(
+    geom: OpticalGeometry, kinds, energies_MeV, pos, dirs, seed: int, *, wavefront: bool = True
+) -> dict[str, np.ndarray]:
     """Simulate primaries (``kinds``: 0 electron, 1 gamma) of kinetic energies [MeV] at ``pos`` [cm].
+
+    ``wavefront`` selects the photon transport: the vectorised batch kernel (default) or the scalar one
+    (photons traced where they are emitted). The two give statistically equal results, not identical
+    numbers: their random streams differ.
 
     Returns
     -------
@@ -107,7 +125,36 @@ def simulate_events(geom: OpticalGeometry, kinds, energies_MeV, pos, dirs, seed:
         kinds, energies, pos, dirs, int(seed), geom.cylinders, optab, max_index(geom.tables), geom.detect_prob, pmax,
         geom.lambda_min_nm, geom.lambda_step_nm, planes, discs, geom.reflectivity, geom.diffuse, geom.scint,
         transport_table(), DENSITY_EFFECT, WATER_PHOTON_ATTENUATION[:, 0].copy(),
-        WATER_PHOTON_ATTENUATION[:, 1].copy(), water_electron_density(), out,
+        WATER_PHOTON_ATTENUATION[:, 1].copy(), water_electron_density(),
     )  # fmt: skip
-    run_in_threads(n, lambda first, last: events_range(first, last, *args), EVENTS_PER_BLOCK)
+    wg = wavefront_geometry(geom) if wavefront else None
+    if wg is None:
+        run_in_threads(n, lambda first, last: events_range(first, last, *args, out), EVENTS_PER_BLOCK)
+    else:
+        run_in_threads(n, lambda first, last: _wavefront_events(first, last, args, wg, int(seed), out), EVENTS_PER_TASK)
     return {"pe": out[:, 0], "pe_h2o": out[:, 1], "photons_traced": out[:, 2]}
+
+
+def _wavefront_events(first: int, last: int, args: tuple, wg, seed: int, out: np.ndarray) -> None:
+    """Primaries ``first .. last - 1``: record their photons, trace them as batches, sum the hits per primary.
+
+    Runs in one thread (the threads share the primaries), so its traces use one thread each."""
+    cap = RECORD_PHOTONS
+    i = first
+    while i < last:
+        rpos = np.empty((cap, 3), np.float32)
+        rdir = np.empty((cap, 3), np.float32)
+        rwl = np.empty(cap, np.int32)
+        rvol = np.empty(cap, np.int32)
+        revent = np.empty(cap, np.int64)
+        stop, m = emit_events(i, last, *args, rpos, rdir, rwl, rvol, revent, out)
+        if stop == i and m == 0:  # one primary's photons do not fit: a larger record
+            cap *= 4
+            continue
+        keys = event_photon_keys(seed, revent[:m])
+        hit, _ = trace_wavefront_batch(wg, rpos[:m], rdir[:m], rwl[:m], rvol[:m], keys, LANES, threads=1)
+        detected = hit >= 0
+        span = stop - i
+        out[i:stop, 0] = np.bincount(revent[:m] - i, weights=detected, minlength=span)[:span]
+        out[i:stop, 1] = np.bincount(revent[:m] - i, weights=detected & (rvol[:m] == 2), minlength=span)[:span]
+        i = stop

@@ -1,0 +1,505 @@
+"""Wavefront optical-photon transport: the same physics as :func:`d2oflux.optics._kernels.trace_photon`,
+arranged so that the CPU's vector units carry it (single precision, structure-of-arrays, branch-free).
+
+A batch of photon "lanes" advances one step at a time. Each step is three passes over the lanes:
+
+1. :func:`surfaces_pass` (vectorised): the distance to the next surface of the lane's volume (the
+   cylinder it is in and, from the acrylic or the light water, the cylinder inside it) and its normal;
+   lanes in the light water that cross a PMT plane before that surface are flagged;
+2. :func:`pmt_pass` (scalar, only flagged lanes): which photocathode disc, if any, the lane reaches on the
+   plane (a per-plane grid of cells lists the few discs that can contain a point of the cell);
+3. :func:`resolve_pass` (vectorised): absorption or Rayleigh scattering before the surface (optical depth
+   carried across interfaces, as in the scalar kernel), else the surface: Fresnel reflection or Snell
+   refraction, liner reflection (Lambertian by Malley's method or specular) or absorption, a PMT hit.
+
+Rare work runs scalar afterwards (:func:`rayleigh_scatter`: the ``1 + cos^2`` direction and a fresh
+optical depth), and a finished lane takes the next photon in place (:func:`load_photon`). Every branch of the
+physics is computed for every lane and the lane's own outcome selected, which is what lets LLVM vectorise
+the loops (8 single-precision lanes per AVX2 instruction).
+
+Random numbers: each photon has its own xoshiro128+ stream (Blackman & Vigna 2018; floats from the top 24
+bits), seeded by SplitMix64 (Steele, Lea & Flood 2014) from a 64-bit key given with the photon, so results do
+not depend on the batch, the lanes or the threads. Each step draws three uniforms.
+
+Single precision is ample for the geometry (positions ~100 cm known to ~1e-5 cm; a photon leaving a surface
+ignores it within ``EPS`` = 10 um, far below the 1.27 cm walls) and for the optics (Fresnel and Snell to
+~1e-7). ``sin``/``cos`` of the Lambertian azimuth are Taylor polynomials on [-pi/2, pi/2], exact to 4e-8.
+"""
+
+from __future__ import annotations
+
+import math
+
+import llvmlite.binding as llvm
+import numba as nb
+import numpy as np
+
+# The passes read and write ~20 lane arrays. LLVM vectorises such a loop only after checking at run time
+# that the arrays do not overlap, and by default gives up beyond 8 such checks ("too many memory checks
+# needed"); numba cannot mark its array arguments as non-aliasing. Raising the limits (process-wide LLVM
+# options; they only let more loops vectorise) is what makes these passes run on the vector units.
+# Set before any kernel of this module compiles; cached kernels were compiled with them.
+for _opt in ("-runtime-memory-check-threshold=512", "-vectorize-memory-check-threshold=512"):
+    llvm.set_option("", _opt)
+
+JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract", "arcp", "nsz"}}
+F = np.float32
+
+ZERO, ONE, HALF, TWO = F(0.0), F(1.0), F(0.5), F(2.0)
+EPS = F(1e-3)  # cm: a photon ignores the surface it sits on within this distance
+TOL = F(1e-3)  # cm: tolerance of "on or outside a cap plane"
+TINY = F(1e-30)
+BIG = F(1e30)
+PI = F(math.pi)
+HALF_PI = F(math.pi / 2)
+TWO_PI = F(2 * math.pi)
+U24 = F(1.0 / 16777216.0)
+# Taylor coefficients of sin and cos on [-pi/2, pi/2] (truncation error < 4e-8)
+S3, S5, S7, S9, S11 = (F(-1 / 6), F(1 / 120), F(-1 / 5040), F(1 / 362880), F(-1 / 39916800))
+C2, C4, C6, C8, C10, C12 = (F(-1 / 2), F(1 / 24), F(-1 / 720), F(1 / 40320), F(-1 / 3628800), F(1 / 479001600))
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+M1 = np.uint64(0xBF58476D1CE4E5B9)
+M2 = np.uint64(0x94D049BB133111EB)
+
+ALIVE, RAYLEIGH, LOST, EMPTY = -2, -3, -1, -4
+MAX_STEPS = 2000
+LINER, PMT_BODY, PMT0 = 3, 4, 10
+GRID_SLOTS = 4  # candidate discs listed per grid cell
+MAX_PLANES = 4  # PMT planes (distinct heights of photocathode discs) the vectorised pass tests
+
+
+# --- random numbers -----------------------------------------------------------------------------
+
+
+@nb.njit(inline="always", **JIT)
+def mix64(z):
+    """The SplitMix64 output function of state ``z``."""
+    z = (z ^ (z >> np.uint64(30))) * M1
+    z = (z ^ (z >> np.uint64(27))) * M2
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(inline="always", **JIT)
+def xoshiro_next(s0, s1, s2, s3):
+    """One step of xoshiro128+ (Blackman & Vigna 2018): the output and the new state (32-bit words)."""
+    out = np.uint32(s0 + s3)
+    t = np.uint32(s1 << np.uint32(9))
+    s2 = np.uint32(s2 ^ s0)
+    s3 = np.uint32(s3 ^ s1)
+    s1 = np.uint32(s1 ^ s2)
+    s0 = np.uint32(s0 ^ s3)
+    s2 = np.uint32(s2 ^ t)
+    s3 = np.uint32((s3 << np.uint32(11)) | (s3 >> np.uint32(21)))
+    return out, s0, s1, s2, s3
+
+
+@nb.njit(inline="always", **JIT)
+def to_unit(r):
+    """A float32 in (0, 1) from the top 24 bits of a 32-bit output (xoshiro128+'s strong bits)."""
+    return (F(r >> np.uint32(8)) + HALF) * U24
+
+
+@nb.njit(**JIT)
+def seed_lane(rng, i, key):
+    """Lane ``i``'s xoshiro128+ state for a photon whose stream key is ``key`` (expanded by SplitMix64)."""
+    a = mix64(key + GOLDEN)
+    b = mix64(a + GOLDEN)
+    rng[0, i] = np.uint32(a & np.uint64(0xFFFFFFFF))
+    rng[1, i] = np.uint32(a >> np.uint64(32)) | np.uint32(1)  # never the all-zero state
+    rng[2, i] = np.uint32(b & np.uint64(0xFFFFFFFF))
+    rng[3, i] = np.uint32(b >> np.uint64(32))
+
+
+@nb.njit(**JIT)
+def photon_keys(seed, first, n):
+    """Stream keys of photons ``first .. first + n - 1`` of a run seeded ``seed``."""
+    out = np.empty(n, np.uint64)
+    for j in range(n):
+        out[j] = mix64(np.uint64(seed) * GOLDEN + np.uint64(first + j))
+    return out
+
+
+@nb.njit(**JIT)
+def event_photon_keys(seed, events):
+    """Stream keys of recorded photons: from the primary's index and the photon's rank among its photons
+    (``events`` sorted, as a primary's photons are recorded together)."""
+    n = events.shape[0]
+    out = np.empty(n, np.uint64)
+    rank = 0
+    for j in range(n):
+        rank = rank + 1 if j > 0 and events[j] == events[j - 1] else 0
+        out[j] = mix64(mix64(np.uint64(seed) * GOLDEN + np.uint64(events[j])) + np.uint64(rank) * GOLDEN)
+    return out
+
+
+@nb.njit(**JIT)
+def next_uniform(rng, i):
+    """A float64 uniform in (0, 1) from lane ``i``'s stream (the scalar passes)."""
+    r, rng[0, i], rng[1, i], rng[2, i], rng[3, i] = xoshiro_next(rng[0, i], rng[1, i], rng[2, i], rng[3, i])
+    return (np.float64(r) + 0.5) * (1.0 / 4294967296.0)
+
+
+@nb.njit(inline="always", **JIT)
+def cos_sin_2pi(u):
+    """cos and sin of 2 pi u for u in (0, 1), branch-free (polynomials after reduction to [-pi/2, pi/2])."""
+    t = TWO_PI * u - PI  # in (-pi, pi); cos(2 pi u) = -cos t, sin(2 pi u) = -sin t
+    hi = t > HALF_PI
+    lo = t < -HALF_PI
+    r = PI - t if hi else (-PI - t if lo else t)  # sin r = sin t; cos r = -cos t outside [-pi/2, pi/2]
+    r2 = r * r
+    s = r * (ONE + r2 * (S3 + r2 * (S5 + r2 * (S7 + r2 * (S9 + r2 * S11)))))
+    c = ONE + r2 * (C2 + r2 * (C4 + r2 * (C6 + r2 * (C8 + r2 * (C10 + r2 * C12)))))
+    c = -c if (hi or lo) else c
+    return -c, -s
+
+
+# --- the three passes of a step -----------------------------------------------------------------
+
+
+@nb.njit(nogil=True, **JIT)
+def surfaces_pass(n, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, code, flag):
+    """Distance ``tb`` [cm] to the next cylinder surface of each lane, its normal and what lies behind
+    (``code``: the volume 0-2, or 3 for the liner); ``flag`` = 1 if one of the (up to ``MAX_PLANES``) PMT
+    planes at heights ``plane_z`` [cm] comes first (light water; unused entries hold ``BIG``)."""
+    R0, R1, R2 = cyl[0, 0], cyl[1, 0], cyl[2, 0]
+    l0, l1, l2 = cyl[0, 1], cyl[1, 1], cyl[2, 1]
+    h0, h1, h2 = cyl[0, 2], cyl[1, 2], cyl[2, 2]
+    iR0, iR1, iR2 = ONE / R0, ONE / R1, ONE / R2
+    zp0, zp1, zp2, zp3 = plane_z[0], plane_z[1], plane_z[2], plane_z[3]
+    for i in range(n):
+        px, py, pz = x[i], y[i], z[i]
+        ux, uy, uz = dx[i], dy[i], dz[i]
+        v = vol[i]
+        a = ux * ux + uy * uy
+        b = px * ux + py * uy
+        rr = px * px + py * py
+        ia = ONE / max(a, TINY)
+        up = uz >= ZERO
+        izd = ONE / (max(uz, TINY) if up else min(uz, -TINY))
+        # leaving the volume's own cylinder
+        Ro = R0 if v == 0 else (R1 if v == 1 else R2)
+        iRo = iR0 if v == 0 else (iR1 if v == 1 else iR2)
+        lo = l0 if v == 0 else (l1 if v == 1 else l2)
+        hi = h0 if v == 0 else (h1 if v == 1 else h2)
+        disc = max(b * b - a * (rr - Ro * Ro), ZERO)
+        ts = max((math.sqrt(disc) - b) * ia, ZERO) if a > TINY else BIG
+        tz = max(((hi if up else lo) - pz) * izd, ZERO)
+        side = ts < tz
+        t = min(ts, tz)
+        mx = (px + t * ux) * iRo if side else ZERO
+        my = (py + t * uy) * iRo if side else ZERO
+        mz = ZERO if side else (ONE if up else -ONE)
+        c = v + 1
+        # entering the cylinder inside (from the acrylic: the D2O; from the light water: the vessel)
+        Ri = R0 if v == 1 else R1
+        iRi = iR0 if v == 1 else iR1
+        li = l0 if v == 1 else l1
+        hi_i = h0 if v == 1 else h1
+        ci = rr - Ri * Ri
+        di = b * b - a * ci
+        te = ci / (math.sqrt(max(di, ZERO)) - b)  # the near root, without cancellation
+        hz = pz + te * uz
+        ok = (v >= 1) and (di >= ZERO) and (b < ZERO) and (ci > -TOL) and (te > EPS) and (hz >= li) and (hz <= hi_i)
+        if ok and te < t:
+            t = te
+            mx = (px + te * ux) * iRi
+            my = (py + te * uy) * iRi
+            mz = ZERO
+            c = v - 1
+        zc = li if up else hi_i
+        tc = (zc - pz) * izd
+        hx = px + tc * ux
+        hy = py + tc * uy
+        above = (pz <= li + TOL) if up else (pz >= hi_i - TOL)
+        okc = (v >= 1) and (uz != ZERO) and above and (tc > EPS) and (hx * hx + hy * hy <= Ri * Ri)
+        if okc and tc < t:
+            t = tc
+            mx = ZERO
+            my = ZERO
+            mz = -ONE if up else ONE
+            c = v - 1
+        tb[i] = t
+        nx[i] = mx
+        ny[i] = my
+        nz[i] = mz
+        code[i] = c
+        t0 = (zp0 - pz) * izd
+        t1 = (zp1 - pz) * izd
+        t2 = (zp2 - pz) * izd
+        t3 = (zp3 - pz) * izd
+        cross = ((t0 > EPS) and (t0 <= t)) or ((t1 > EPS) and (t1 <= t))
+        cross = cross or ((t2 > EPS) and (t2 <= t)) or ((t3 > EPS) and (t3 <= t))
+        flag[i] = (v == 2) and (uz != ZERO) and cross
+
+
+@nb.njit(nogil=True, **JIT)
+def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code):
+    """For flagged lanes: the PMT disc reached on a plane before ``tb`` (``code`` 10 + PMT index, or 4 if
+    the disc is hit from behind, which its body absorbs). ``planes`` rows: ``[z, x0, y0, 1/cell]``;
+    ``grid[plane, iy, ix, :]`` the candidate disc rows of a cell (-1: none); ``discs`` rows
+    ``[x, y, facing, radius^2, PMT index]``."""
+    ncell = grid.shape[1]
+    for i in range(n):
+        if not flag[i]:
+            continue
+        izd = ONE / dz[i]  # as in surfaces_pass: a disc on the liner's plane ties with it exactly
+        uz = dz[i]
+        t = tb[i]
+        for j in range(planes.shape[0]):
+            tp = (planes[j, 0] - z[i]) * izd
+            if not (EPS < tp <= t):
+                continue
+            hx = x[i] + tp * dx[i]
+            hy = y[i] + tp * dy[i]
+            ix = int((hx - planes[j, 1]) * planes[j, 3])
+            iy = int((hy - planes[j, 2]) * planes[j, 3])
+            if ix < 0 or iy < 0 or ix >= ncell or iy >= ncell:
+                continue
+            for s in range(GRID_SLOTS):
+                k = grid[j, iy, ix, s]
+                if k < 0:
+                    break
+                ex = hx - discs[k, 0]
+                ey = hy - discs[k, 1]
+                if ex * ex + ey * ey <= discs[k, 3]:
+                    if uz * discs[k, 2] < ZERO:  # against the disc's facing direction: the photocathode
+                        t = tp
+                        code[i] = PMT0 + int(discs[k, 4])
+                    elif tp < t:
+                        t = tp
+                        code[i] = PMT_BODY
+                    break
+        tb[i] = t
+
+
+@nb.njit(nogil=True, **JIT)
+def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
+    """Move each live lane to its interaction or surface and apply what happens there (see the module doc).
+
+    ``props`` rows 0-2: the lane's refractive index in volumes 0-2, rows 3-5 its attenuation coefficient
+    [1/cm], rows 6-8 the probability that an interaction is an absorption (per-lane copies made when the
+    photon enters the batch: table look-ups here would stop LLVM from vectorising the loop)."""
+    r_side, r_top, r_bot = refl[0], refl[1], refl[2]
+    for i in range(n):
+        live = res[i] == ALIVE
+        v = vol[i]
+        e0, e1, e2 = props[0, i], props[1, i], props[2, i]
+        q0, q1, q2 = props[3, i], props[4, i], props[5, i]
+        p0, p1, p2 = props[6, i], props[7, i], props[8, i]
+        mu = q0 if v == 0 else (q1 if v == 1 else q2)
+        pabs = p0 if v == 0 else (p1 if v == 1 else p2)
+        t = tb[i]
+        c = code[i]
+        w0, w1, w2, w3 = rng[0, i], rng[1, i], rng[2, i], rng[3, i]
+        r1, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
+        r2, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
+        r3, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
+        u1 = to_unit(r1)
+        u2 = to_unit(r2)
+        u3 = to_unit(r3)
+        ux, uy, uz = dx[i], dy[i], dz[i]
+        mx, my, mz = nx[i], ny[i], nz[i]
+        tu = tau[i]
+        inter = tu < t * mu
+        s = tu / mu if inter else t
+        # surfaces: liner (Lambertian or specular), dielectric interface (Fresnel)
+        dn = ux * mx + uy * my + uz * mz
+        on_side = mz == ZERO
+        r = r_side if on_side else (r_top if mz > ZERO else r_bot)
+        q = u2
+        cz = math.sqrt(ONE - q)
+        rad = math.sqrt(q)
+        cs, sn = cos_sin_2pi(u3)
+        la = rad * cs
+        lb = rad * sn
+        ldx = (-cz * mx - la * my) if on_side else la
+        ldy = (-cz * my + la * mx) if on_side else lb
+        ldz = lb if on_side else -cz * mz
+        sdx = ux - TWO * dn * mx
+        sdy = uy - TWO * dn * my
+        sdz = uz - TWO * dn * mz
+        rdx = ldx if diffuse else sdx
+        rdy = ldy if diffuse else sdy
+        rdz = ldz if diffuse else sdz
+        cd = min(c, 2)
+        n1 = e0 if v == 0 else (e1 if v == 1 else e2)
+        n2 = e0 if cd == 0 else (e1 if cd == 1 else e2)
+        flip = dn > ZERO
+        cosi = dn if flip else -dn
+        ox = -mx if flip else mx
+        oy = -my if flip else my
+        oz = -mz if flip else mz
+        eta = n1 / n2
+        sin2t = eta * eta * (ONE - cosi * cosi)
+        tir = sin2t >= ONE
+        cost = math.sqrt(max(ONE - sin2t, ZERO))
+        A = n1 * cosi
+        B = n2 * cost
+        C = n1 * cost
+        D = n2 * cosi
+        ab = A + B
+        cd2 = C + D
+        R = ((A - B) * (A - B) * cd2 * cd2 + (C - D) * (C - D) * ab * ab) / (TWO * ab * ab * cd2 * cd2)
+        R = ONE if tir else R
+        reflect = u1 < R
+        k = eta * cosi - cost
+        fdx = ux + TWO * cosi * ox if reflect else eta * ux + k * ox
+        fdy = uy + TWO * cosi * oy if reflect else eta * uy + k * oy
+        fdz = uz + TWO * cosi * oz if reflect else eta * uz + k * oz
+        is_liner = c == LINER
+        is_diel = c <= 2
+        # outcome
+        out = ALIVE
+        if inter:
+            out = LOST if u1 < pabs else RAYLEIGH
+        elif c >= PMT0:
+            out = c - PMT0
+        elif c == PMT_BODY or (is_liner and u1 >= r):
+            out = LOST
+        steps = nstep[i] + 1
+        if steps >= MAX_STEPS and out == ALIVE:
+            out = LOST
+        ndx = rdx if is_liner else (fdx if is_diel else ux)
+        ndy = rdy if is_liner else (fdy if is_diel else uy)
+        ndz = rdz if is_liner else (fdz if is_diel else uz)
+        moved = (not inter) and live
+        # unconditional stores of selected values: what lets the loop vectorise
+        x[i] = x[i] + s * ux if live else x[i]
+        y[i] = y[i] + s * uy if live else y[i]
+        z[i] = z[i] + s * uz if live else z[i]
+        res[i] = out if live else res[i]
+        nstep[i] = steps if live else nstep[i]
+        rng[0, i] = w0 if live else rng[0, i]
+        rng[1, i] = w1 if live else rng[1, i]
+        rng[2, i] = w2 if live else rng[2, i]
+        rng[3, i] = w3 if live else rng[3, i]
+        dx[i] = ndx if moved else ux
+        dy[i] = ndy if moved else uy
+        dz[i] = ndz if moved else uz
+        tau[i] = tu - t * mu if moved else tu
+        vol[i] = c if (moved and is_diel and not reflect) else v
+
+
+@nb.njit(**JIT)
+def rayleigh_scatter(i, dx, dy, dz, tau, rng):
+    """Lane ``i`` Rayleigh-scatters: a new direction (``1 + cos^2`` around the old one), a new optical depth."""
+    while True:
+        c = 2.0 * next_uniform(rng, i) - 1.0
+        if 2.0 * next_uniform(rng, i) <= 1.0 + c * c:
+            break
+    phi = 2.0 * math.pi * next_uniform(rng, i)
+    ux, uy, uz = np.float64(dx[i]), np.float64(dy[i]), np.float64(dz[i])
+    sint = math.sqrt(max(0.0, 1.0 - c * c))
+    cp, sp = math.cos(phi), math.sin(phi)
+    if abs(uz) < 0.99999:
+        w = 1.0 / math.sqrt(1.0 - uz * uz)
+        ax, ay = -uy * w, ux * w
+        bx, by, bz = -uz * ay, uz * ax, ux * ay - uy * ax
+        nx_ = sint * (cp * ax + sp * bx) + c * ux
+        ny_ = sint * (cp * ay + sp * by) + c * uy
+        nz_ = sint * sp * bz + c * uz
+    else:
+        sg = 1.0 if uz > 0 else -1.0
+        nx_, ny_, nz_ = sint * cp, sint * sp * sg, c * uz
+    norm = 1.0 / math.sqrt(nx_ * nx_ + ny_ * ny_ + nz_ * nz_)
+    dx[i] = nx_ * norm
+    dy[i] = ny_ * norm
+    dz[i] = nz_ * norm
+    tau[i] = -math.log(next_uniform(rng, i))
+
+
+@nb.njit(**JIT)
+def load_photon(m, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl, src_vol,
+                src_key, optab):  # fmt: skip
+    """Put source photon ``j`` into lane ``m``."""
+    x[m], y[m], z[m] = src_pos[j, 0], src_pos[j, 1], src_pos[j, 2]
+    dx[m], dy[m], dz[m] = src_dir[j, 0], src_dir[j, 1], src_dir[j, 2]
+    vol[m] = src_vol[j]
+    il = src_wl[j]
+    for v in range(3):
+        props[v, m] = optab[v, 0, il]
+        props[3 + v, m] = optab[v, 1, il]
+        props[6 + v, m] = optab[v, 2, il]
+    seed_lane(rng, m, src_key[j])
+    tau[m] = -math.log(next_uniform(rng, m))
+    nstep[m] = 0
+    ids[m] = j
+    res[m] = ALIVE
+
+
+@nb.njit(nogil=True, **JIT)
+def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, planes, grid, discs, optab, refl, diffuse,
+                    lanes, out, out_steps):  # fmt: skip
+    """Trace every source photon; ``out`` gets the PMT index (or -1), ``out_steps`` the steps taken.
+
+    Photon ``j`` draws from its own stream, keyed by ``src_key[j]``, whatever lane carries it: the results
+    do not depend on ``lanes`` or on how the photons are split into calls.
+    """
+    n_src = src_pos.shape[0]
+    x = np.empty(lanes, np.float32)
+    y = np.empty(lanes, np.float32)
+    z = np.empty(lanes, np.float32)
+    dx = np.empty(lanes, np.float32)
+    dy = np.empty(lanes, np.float32)
+    dz = np.empty(lanes, np.float32)
+    tau = np.empty(lanes, np.float32)
+    tb = np.empty(lanes, np.float32)
+    nx = np.empty(lanes, np.float32)
+    ny = np.empty(lanes, np.float32)
+    nz = np.empty(lanes, np.float32)
+    vol = np.empty(lanes, np.int32)
+    props = np.empty((9, lanes), np.float32)
+    code = np.empty(lanes, np.int32)
+    nstep = np.empty(lanes, np.int32)
+    res = np.empty(lanes, np.int32)
+    flag = np.empty(lanes, np.bool_)
+    ids = np.empty(lanes, np.int64)
+    rng = np.empty((4, lanes), np.uint32)
+    m = min(lanes, n_src)
+    for j in range(m):
+        load_photon(j, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl,
+                    src_vol, src_key, optab)  # fmt: skip
+    nxt = m
+    live = m
+    has_pmts = planes.shape[0] > 0
+    while live > 0:
+        surfaces_pass(m, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, code, flag)
+        if has_pmts:
+            pmt_pass(m, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code)
+        resolve_pass(m, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse)
+        # finished lanes: record, and take the next source photon in place; Rayleigh scatterings
+        live = 0
+        for i in range(m):
+            r = res[i]
+            if r == ALIVE:
+                live += 1
+            elif r == RAYLEIGH:
+                rayleigh_scatter(i, dx, dy, dz, tau, rng)
+                res[i] = ALIVE
+                live += 1
+            elif r != EMPTY:
+                out[ids[i]] = r
+                out_steps[ids[i]] = nstep[i]
+                if nxt < n_src:
+                    load_photon(i, nxt, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos,
+                                src_dir, src_wl, src_vol, src_key, optab)  # fmt: skip
+                    nxt += 1
+                    live += 1
+                else:
+                    res[i] = EMPTY
+        if nxt >= n_src and 0 < live <= m // 2:  # the tail: pack the live lanes to the front
+            k = 0
+            for i in range(m):
+                if res[i] != ALIVE:
+                    continue
+                if k != i:
+                    x[k], y[k], z[k] = x[i], y[i], z[i]
+                    dx[k], dy[k], dz[k] = dx[i], dy[i], dz[i]
+                    tau[k], vol[k], nstep[k], ids[k], res[k] = tau[i], vol[i], nstep[i], ids[i], ALIVE
+                    for q in range(9):
+                        props[q, k] = props[q, i]
+                    for q in range(4):
+                        rng[q, k] = rng[q, i]
+                k += 1
+            m = k
