@@ -485,14 +485,13 @@ def count_cherenkov(beta, s, nsteps, seed, vol, tables, detect, lam0, dlam):
 
 
 @nb.njit(**JIT)
-def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, discs, refl, diffuse, res, rec):
-    """A created photon: traced here (scalar kernel) when the record is empty, else appended to it.
+def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, discs, refl, diffuse, res, rec, rcount):
+    """A created photon: traced here (scalar kernel) when the record has no rows, else appended to it.
 
-    Traced: adds a PE to res[0] (and to res[1] if emitted in the light water). Recorded: ``rec`` =
-    (positions, directions, wavelength bins, volumes, count); the count goes on past the capacity, so
-    that the caller sees the overflow."""
-    rpos, rdir, rwl, rvol, rcount = rec
-    if rpos.shape[0] == 0:
+    Traced: adds a PE to res[0] (and to res[1] if emitted in the light water). Recorded: a row of ``rec``
+    (float32: x, y, z [cm], direction, wavelength bin, volume); ``rcount[0]`` goes on past the capacity,
+    so that the caller sees the overflow."""
+    if rec.shape[0] == 0:
         hit, _ = trace_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, discs, refl, diffuse)
         if hit >= 0:
             res[0] += 1.0
@@ -500,17 +499,16 @@ def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, di
                 res[1] += 1.0
         return
     k = rcount[0]
-    if k < rpos.shape[0]:
-        rpos[k, 0], rpos[k, 1], rpos[k, 2] = x, y, z
-        rdir[k, 0], rdir[k, 1], rdir[k, 2] = px, py, pz
-        rwl[k] = il
-        rvol[k] = vol
+    if k < rec.shape[0]:
+        rec[k, 0], rec[k, 1], rec[k, 2] = x, y, z
+        rec[k, 3], rec[k, 4], rec[k, 5] = px, py, pz
+        rec[k, 6], rec[k, 7] = il, vol
     rcount[0] = k + 1
 
 
 @nb.njit(**JIT)
 def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl, optab, nmax_v, detect, pmax,
-               lam0, dlam, planes, discs, refl, diffuse, scint, res, rec):  # fmt: skip
+               lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount):  # fmt: skip
     """Cherenkov (and scintillation) photons of one step, handed to :func:`deliver_photon`; res[2] counts them.
 
     ``optab`` is :func:`photon_table` of the geometry's tables (row 0: the index), ``nmax_v`` the largest
@@ -535,7 +533,7 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
             px, py, pz = rotate_cs(dx, dy, dz, cost, cp, sp)
             u = uniform(st) * s
             deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, vol, st, geom_cyl, optab, planes,
-                           discs, refl, diffuse, res, rec)  # fmt: skip
+                           discs, refl, diffuse, res, rec, rcount)  # fmt: skip
     ys = scint[vol, 0]
     if ys > 0.0 and dE_col > 0.0:
         quenched = dE_col / (1.0 + scint[vol, 1] * dedx)
@@ -551,7 +549,7 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
             px, py, pz = isotropic(st)
             u = uniform(st) * s
             deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, vol, st, geom_cyl, optab, planes,
-                           discs, refl, diffuse, res, rec)  # fmt: skip
+                           discs, refl, diffuse, res, rec, rcount)  # fmt: skip
 
 
 # --- electrons and gammas -----------------------------------------------------------------------
@@ -578,7 +576,7 @@ def interp_clamped(x, xp, fp):
 
 @nb.njit(**JIT)
 def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs,
-              refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, res, rec):  # fmt: skip
+              refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, res, rec, rcount):  # fmt: skip
     """One primary (electron or gamma) and its secondaries; fills res = [PE, PE from H2O, photons created]
     (PE only when the photons are traced here: see :func:`deliver_photon`)."""
     sk = np.empty(STACK, dtype=np.int64)
@@ -672,7 +670,7 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
                 dE = T
             T_mid = T - 0.5 * dE
             emit_light(px, py, pz, ux, uy, uz, s, T_mid, dedx * s, dedx, vol, st, cyl, optab, nmax_v, detect,
-                       pmax, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec)  # fmt: skip
+                       pmax, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount)  # fmt: skip
             px += s * ux
             py += s * uy
             pz += s * uz
@@ -713,7 +711,7 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
             if vol >= 0 and scint[vol, 0] > 0.0:
                 dedx = collision_stopping_power(max(T, 0.01), mat[vol, 0], mat[vol, 1], dens)
                 emit_light(px, py, pz, ux, uy, uz, 1e-4, 0.0, T, dedx, vol, st, cyl, optab, nmax_v, detect, pmax,
-                           lam0, dlam, planes, discs, refl, diffuse, scint, res, rec)  # fmt: skip
+                           lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount)  # fmt: skip
 
 
 @nb.njit(**JIT)
@@ -731,14 +729,14 @@ def events_range(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax
     """Simulate primaries ``first .. last - 1`` (each its own random stream), tracing their photons here
     (scalar kernel), into rows of ``out``: [PE, PE from H2O, photons traced]. Releases the GIL."""
     res = np.zeros(3)
-    rec = (np.empty((0, 3), np.float32), np.empty((0, 3), np.float32), np.empty(0, np.int32),
-           np.empty(0, np.int32), np.zeros(1, np.int64))  # fmt: skip
+    rec = np.empty((0, 8), np.float32)
+    rcount = np.zeros(1, np.int64)
     for i in range(first, last):
         st = seed_state(seed, i)
         res[:] = 0.0
         run_event(kinds[i], energies[i], pos[i, 0], pos[i, 1], pos[i, 2], dirs[i, 0], dirs[i, 1], dirs[i, 2], st,
                   cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs, refl, diffuse, scint, mat, dens, att_E,
-                  att_mu, n_el_water, res, rec)  # fmt: skip
+                  att_mu, n_el_water, res, rec, rcount)  # fmt: skip
         out[i, 0] = res[0]
         out[i, 1] = res[1]
         out[i, 2] = res[2]
@@ -746,23 +744,22 @@ def events_range(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax
 
 @nb.njit(nogil=True, **JIT)
 def emit_events(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax_v, detect, pmax, lam0, dlam,
-                planes, discs, refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, rpos, rdir, rwl, rvol,
-                revent, out):  # fmt: skip
+                planes, discs, refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, rec, revent, out):  # fmt: skip
     """Simulate primaries ``first ..`` and record their photons (to be traced in a batch) until ``last`` or
-    until the record is full. Returns (the first primary not done, photons recorded); ``revent`` gets each
+    until the record is full (rows: see :func:`deliver_photon`). Returns (the first primary not done,
+    photons recorded); ``revent`` gets each
     photon's primary and ``out[i, 2]`` each primary's photon count. A primary whose photons do not fit is
     dropped from the record and redone by the next call (its random stream restarts: same photons)."""
     res = np.zeros(3)
     count = np.zeros(1, np.int64)
-    rec = (rpos, rdir, rwl, rvol, count)
     for i in range(first, last):
         start = count[0]
         st = seed_state(seed, i)
         res[:] = 0.0
         run_event(kinds[i], energies[i], pos[i, 0], pos[i, 1], pos[i, 2], dirs[i, 0], dirs[i, 1], dirs[i, 2], st,
                   cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs, refl, diffuse, scint, mat, dens, att_E,
-                  att_mu, n_el_water, res, rec)  # fmt: skip
-        if count[0] > rpos.shape[0]:
+                  att_mu, n_el_water, res, rec, count)  # fmt: skip
+        if count[0] > rec.shape[0]:
             return i, start
         revent[start : count[0]] = i
         out[i, 2] = res[2]

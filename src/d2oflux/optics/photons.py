@@ -148,7 +148,7 @@ def pmt_grid(planes: np.ndarray, discs: np.ndarray) -> tuple[np.ndarray, np.ndar
             x0, y0 = (d[:, 0] - r).min(), (d[:, 1] - r).min()
             extent = max((d[:, 0] + r).max() - x0, (d[:, 1] + r).max() - y0)
             rows.append((planes[j, 0], x0, y0, extent))
-        n_cells = int(math.ceil(max(r[3] for r in rows) / cell)) + 1
+        n_cells = math.ceil(max(r[3] for r in rows) / cell) + 1
         grid = np.full((n_planes, n_cells, n_cells, GRID_SLOTS), -1, np.int32)
         filled = np.zeros((n_planes, n_cells, n_cells), np.int64)
         fits = True

@@ -142,19 +142,17 @@ def _wavefront_events(first: int, last: int, args: tuple, wg, seed: int, out: np
     cap = RECORD_PHOTONS
     i = first
     while i < last:
-        rpos = np.empty((cap, 3), np.float32)
-        rdir = np.empty((cap, 3), np.float32)
-        rwl = np.empty(cap, np.int32)
-        rvol = np.empty(cap, np.int32)
+        rec = np.empty((cap, 8), np.float32)
         revent = np.empty(cap, np.int64)
-        stop, m = emit_events(i, last, *args, rpos, rdir, rwl, rvol, revent, out)
+        stop, m = emit_events(i, last, *args, rec, revent, out)
         if stop == i and m == 0:  # one primary's photons do not fit: a larger record
             cap *= 4
             continue
         keys = event_photon_keys(seed, revent[:m])
-        hit, _ = trace_wavefront_batch(wg, rpos[:m], rdir[:m], rwl[:m], rvol[:m], keys, LANES, threads=1)
+        wl, vol = rec[:m, 6].astype(np.int32), rec[:m, 7].astype(np.int32)
+        hit, _ = trace_wavefront_batch(wg, rec[:m, 0:3], rec[:m, 3:6], wl, vol, keys, LANES, threads=1)
         detected = hit >= 0
         span = stop - i
         out[i:stop, 0] = np.bincount(revent[:m] - i, weights=detected, minlength=span)[:span]
-        out[i:stop, 1] = np.bincount(revent[:m] - i, weights=detected & (rvol[:m] == 2), minlength=span)[:span]
+        out[i:stop, 1] = np.bincount(revent[:m] - i, weights=detected & (vol == 2), minlength=span)[:span]
         i = stop
