@@ -1,7 +1,8 @@
 """Photon transport and light production against analytic results.
 
 Each Monte Carlo comparison uses a binomial or Poisson error and a 4-sigma tolerance (false alarm
-~6e-5 per comparison), with fixed seeds.
+~6e-5 per comparison), with fixed seeds. The transport checks run on every photon backend (the
+vectorised wavefront kernel and the scalar reference kernel).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from d2oflux.optics.config import OpticsConfig
 from d2oflux.optics.geometry import build_geometry
-from d2oflux.optics.photons import fresnel_reflectance, get_backend, wavelength_index
+from d2oflux.optics.photons import BACKENDS, fresnel_reflectance, get_backend, wavelength_index
 from d2oflux.optics.tracks import (
     ALPHA,
     DENSITY_EFFECT,
@@ -51,7 +52,8 @@ def test_frank_tamm_photons_per_cm(n):
     assert 320 < expected / steps < 350  # ~330 photons/cm for water: the familiar number
 
 
-def test_point_source_in_black_cylinder_detects_solid_angle_times_qe():
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_point_source_in_black_cylinder_detects_solid_angle_times_qe(backend):
     # one disc of radius a at distance d above an isotropic point source: f = (1 - d / sqrt(d^2 + a^2)) / 2
     cfg = _config(
         index={"D2O": 1.33, "acrylic": 1.33, "H2O": 1.33},
@@ -64,7 +66,7 @@ def test_point_source_in_black_cylinder_detects_solid_angle_times_qe():
     rng = np.random.default_rng(3)
     d = rng.normal(size=(n, 3))
     lam = 400.0
-    hits = get_backend().trace(g, np.zeros((n, 3)), d, lam, seed=5, apply_detection_probability=True)
+    hits = get_backend(backend).trace(g, np.zeros((n, 3)), d, lam, seed=5, apply_detection_probability=True)
     a, dist = g.pmts[0, 4], g.pmts[0, 2]
     f = 0.5 * (1 - dist / math.hypot(dist, a))
     p = f * g.detect_prob[wavelength_index(g, lam)][0]
@@ -77,18 +79,20 @@ def test_fresnel_normal_incidence():
         assert r == pytest.approx(((n1 - n2) / (n1 + n2)) ** 2, rel=1e-12)
 
 
-def test_fresnel_reflection_in_transport():
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_fresnel_reflection_in_transport(backend):
     # normal incidence D2O (1.33) -> acrylic (1.7) -> H2O (1.7): only the first interface reflects;
     # the reflected light goes to the black bottom, the transmitted light reaches the PMT above
     cfg = _config(index={"D2O": 1.33, "acrylic": 1.7, "H2O": 1.7}, layout="explicit", positions_cm=[[0, 0, 82.54]])
     g = build_geometry(cfg)
     n = 200_000
-    hits = get_backend().trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), 400.0, seed=2)
+    hits = get_backend(backend).trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), 400.0, seed=2)
     r = ((1.33 - 1.7) / (1.33 + 1.7)) ** 2
     assert abs((hits < 0).sum() - n * r) < 4 * math.sqrt(n * r * (1 - r))
 
 
-def test_exponential_attenuation():
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_exponential_attenuation(backend):
     # straight up from the centre through 70 cm D2O, 2.54 cm acrylic, 10 cm H2O: exp(-sum d_i / L_i)
     cfg = _config(
         index={"D2O": 1.33, "acrylic": 1.33, "H2O": 1.33},
@@ -102,7 +106,7 @@ def test_exponential_attenuation():
     L = g.tables[:, 1, i]
     expected = math.exp(-(70 / L[0] + 2.54 / L[1] + 10 / L[2]))
     n = 200_000
-    hits = get_backend().trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), lam, seed=4)
+    hits = get_backend(backend).trace(g, np.zeros((n, 3)), np.tile([0.0, 0.0, 1.0], (n, 1)), lam, seed=4)
     assert 0.05 < expected < 0.95
     assert abs((hits >= 0).sum() - n * expected) < 4 * math.sqrt(n * expected * (1 - expected))
 

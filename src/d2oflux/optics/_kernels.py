@@ -744,7 +744,8 @@ def events_range(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax
 
 @nb.njit(nogil=True, **JIT)
 def emit_events(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax_v, detect, pmax, lam0, dlam,
-                planes, discs, refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, rec, revent, out):  # fmt: skip
+                planes, discs, refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, rec, revent,
+                out):  # fmt: skip
     """Simulate primaries ``first ..`` and record their photons (to be traced in a batch) until ``last`` or
     until the record is full (rows: see :func:`deliver_photon`). Returns (the first primary not done,
     photons recorded); ``revent`` gets each
