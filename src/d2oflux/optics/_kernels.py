@@ -437,6 +437,31 @@ def collision_stopping_power(T, n_el, I, dens):
 
 
 @nb.njit(**JIT)
+def highland_theta0_squared(T, x):
+    """Highland's plane-projected r.m.s. angle squared [rad^2] for an electron of kinetic energy T [MeV]
+    after ``x`` radiation lengths (PDG, Passage of particles through matter, eq. 34.15)."""
+    if x <= 0.0:
+        return 0.0
+    g = 1.0 + T / ME
+    b2 = 1.0 - 1.0 / (g * g)
+    p = math.sqrt(T * (T + 2.0 * ME))
+    f = 1.0 + 0.038 * math.log(x / b2)
+    return (13.6 / p) ** 2 / b2 * x * f * f
+
+
+@nb.njit(**JIT)
+def highland_step_theta0(T, dx, x_path):
+    """Plane-projected r.m.s. angle [rad] of a step of ``dx`` radiation lengths taken after ``x_path``.
+
+    Highland's formula is not additive over steps (its logarithm depends on the whole thickness): applied
+    to each step alone it gives, over 5-20 cm of water, an accumulated angle 13-17 % below Highland for
+    the whole path. Here each step adds the increase of the squared Highland angle of the path so far, so
+    that at constant energy the steps add up to Highland for the whole path; the energy of the step enters
+    both terms (energy loss along the path treated step by step)."""
+    return math.sqrt(max(highland_theta0_squared(T, x_path + dx) - highland_theta0_squared(T, x_path), 0.0))
+
+
+@nb.njit(**JIT)
 def klein_nishina_sigma(E):
     """Klein-Nishina total cross section per electron [cm^2]."""
     k = E / ME
@@ -650,6 +675,7 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
         # electron (or positron, treated alike)
         tcut = T_CUT_SCINT if any_scint else T_CUT
         T = E
+        x_path = 0.0  # path length of this electron so far [radiation lengths]
         while T > tcut:
             vol = volume_of(px, py, pz, cyl)
             if vol < 0:
@@ -695,12 +721,9 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
                         top += 1
             if T <= 0.0:
                 break
-            # multiple scattering (Highland)
-            g = 1.0 + T / ME
-            b2 = 1.0 - 1.0 / (g * g)
-            p = math.sqrt(T * (T + 2.0 * ME))
-            xr = s / X0
-            th0 = 13.6 / (math.sqrt(b2) * p) * math.sqrt(xr) * (1.0 + 0.038 * math.log(xr / b2))
+            # multiple scattering: Highland for the path so far, the step adding its increment of variance
+            th0 = highland_step_theta0(T, s / X0, x_path)
+            x_path += s / X0
             if th0 > 0.0:
                 tx = th0 * normal(st)
                 ty = th0 * normal(st)

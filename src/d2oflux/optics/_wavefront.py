@@ -409,7 +409,7 @@ def rayleigh_scatter(i, dx, dy, dz, tau, rng):
     tau[i] = -math.log(next_uniform(rng, i))
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)
 def load_photon(m, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl, src_vol,
                 src_key, optab):  # fmt: skip
     """Put source photon ``j`` into lane ``m``."""

@@ -12,10 +12,10 @@ heavy water and acrylic (documented approximations, each with its source in
   continuous loss. Complete screening overestimates the radiative loss at 10 MeV by up to ~50 % (and
   by ~10 % at 50 MeV) compared with ESTAR: a documented approximation, affecting the light mostly through
   which electron (primary or Compton) emits it;
-* **multiple scattering**: Gaussian angular deflection per step with the Highland width
-  (PDG eq. 34.15) evaluated on each step. The formula's logarithmic term does not add up over steps: the
-  r.m.s. angle accumulated over 5-20 cm of water comes out 13-17 % below Highland for the whole path
-  (a documented approximation; it affects the Cherenkov-cone smearing, not the light yield);
+* **multiple scattering**: Gaussian angular deflection per step. Highland's width (PDG eq. 34.15) is not
+  additive over steps (its logarithmic term depends on the whole thickness), so each step adds the increase
+  of the squared Highland angle of the electron's path so far (:func:`highland_step_theta0`): at constant
+  energy the steps add up to Highland for the whole path; the step's own energy enters each increment;
 * **gammas**: exponential free path from the NIST XCOM attenuation of water scaled by electron density;
   Compton scattering (Klein-Nishina, sampled as in Butcher & Messel 1960) or pair production (the energy
   shared uniformly between the e- and the e+, both along the gamma; annihilation photons neglected).
@@ -60,6 +60,8 @@ from ._kernels import (  # noqa: F401  (re-exported: the particle-transport kern
     emit_events,
     emit_light,
     events_range,
+    highland_step_theta0,
+    highland_theta0_squared,
     klein_nishina_sigma,
     max_index,
     photon_table,
