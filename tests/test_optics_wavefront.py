@@ -45,8 +45,19 @@ def module_geometry():
     return build_geometry(OpticsConfig())
 
 
-def test_wavefront_matches_scalar_reference_on_the_module(module_geometry):
-    g = module_geometry
+DESIGNS = {
+    "module": {},
+    "24 PMTs top and bottom, specular liner": {
+        "pmts": {"count": 24, "layout": "top-bottom"},
+        "liner_reflection": "specular",
+        "bottom_reflectivity": 0.5,
+    },
+}
+
+
+@pytest.mark.parametrize("design", sorted(DESIGNS))
+def test_wavefront_matches_scalar_reference(design):
+    g = build_geometry(OpticsConfig.model_validate(DESIGNS[design]))
     n = 200_000
     pos, d, lam = _cherenkov_photons(g, n, 11)
     a = get_backend("numba-wavefront").trace(g, pos, d, lam, seed=1)
@@ -56,7 +67,7 @@ def test_wavefront_matches_scalar_reference_on_the_module(module_geometry):
     p = 0.5 * (pa + pb)
     assert 0.05 < p < 0.95
     assert abs(pa - pb) < 4 * math.sqrt(2 * p * (1 - p) / n)
-    # which PMT: a chi2 test of homogeneity of the two hit distributions over the 12 PMTs
+    # which PMT: a chi2 test of homogeneity of the two hit distributions over the PMTs
     ca = np.bincount(a[a >= 0], minlength=len(g.pmts)).astype(float)
     cb = np.bincount(b[b >= 0], minlength=len(g.pmts)).astype(float)
     tot = ca + cb
