@@ -437,22 +437,12 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
     do not depend on ``lanes`` or on how the photons are split into calls.
     """
     n_src = src_pos.shape[0]
-    x = np.empty(lanes, np.float32)
-    y = np.empty(lanes, np.float32)
-    z = np.empty(lanes, np.float32)
-    dx = np.empty(lanes, np.float32)
-    dy = np.empty(lanes, np.float32)
-    dz = np.empty(lanes, np.float32)
-    tau = np.empty(lanes, np.float32)
-    tb = np.empty(lanes, np.float32)
-    nx = np.empty(lanes, np.float32)
-    ny = np.empty(lanes, np.float32)
-    nz = np.empty(lanes, np.float32)
-    vol = np.empty(lanes, np.int32)
+    f32 = np.empty((11, lanes), np.float32)  # one block; its rows are the per-lane float arrays
+    x, y, z, dx, dy, dz, tau, tb, nx, ny, nz = (f32[0], f32[1], f32[2], f32[3], f32[4], f32[5], f32[6], f32[7],
+                                                f32[8], f32[9], f32[10])  # fmt: skip
+    i32 = np.empty((4, lanes), np.int32)
+    vol, code, nstep, res = i32[0], i32[1], i32[2], i32[3]
     props = np.empty((9, lanes), np.float32)
-    code = np.empty(lanes, np.int32)
-    nstep = np.empty(lanes, np.int32)
-    res = np.empty(lanes, np.int32)
     flag = np.empty(lanes, np.bool_)
     ids = np.empty(lanes, np.int64)
     rng = np.empty((4, lanes), np.uint32)
