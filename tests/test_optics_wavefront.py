@@ -40,6 +40,12 @@ def _cherenkov_photons(geom, n, seed):
     return pos, d, lam
 
 
+def _kernel_inputs(geom, n, seed):
+    """:func:`_cherenkov_photons` as the kernels take them: positions, directions, wavelength bins, volumes."""
+    pos, d, lam = _cherenkov_photons(geom, n, seed)
+    return pos, d, wavelength_index(geom, lam), volumes_of(pos, geom.cylinders)
+
+
 @pytest.fixture(scope="module")
 def module_geometry():
     return build_geometry(OpticsConfig())
@@ -82,9 +88,7 @@ def test_wavefront_steps_match_scalar_reference(module_geometry):
 
     g = module_geometry
     n = 100_000
-    pos, d, lam = _cherenkov_photons(g, n, 12)
-    il = wavelength_index(g, lam)
-    vol = volumes_of(pos, g.cylinders)
+    pos, d, il, vol = _kernel_inputs(g, n, 12)
     _, sa = trace_wavefront_batch(wavefront_geometry(g), pos, d, il, vol, _wavefront.photon_keys(3, 0, n))
     _, sb = trace_batch(pos, d, il, vol, 4, g.cylinders, g.tables, g.pmts, g.reflectivity, g.diffuse, 4096)
     err = math.sqrt(sa.var() / n + sb.var() / n)
@@ -95,9 +99,7 @@ def test_wavefront_steps_match_scalar_reference(module_geometry):
 def test_wavefront_results_do_not_depend_on_lanes_or_threads(module_geometry):
     g = module_geometry
     n = 20_000
-    pos, d, lam = _cherenkov_photons(g, n, 13)
-    il = wavelength_index(g, lam)
-    vol = volumes_of(pos, g.cylinders)
+    pos, d, il, vol = _kernel_inputs(g, n, 13)
     keys = _wavefront.photon_keys(7, 0, n)
     wg = wavefront_geometry(g)
     ref, steps = trace_wavefront_batch(wg, pos, d, il, vol, keys, lanes=2048, threads=1)
