@@ -89,8 +89,8 @@ def optics_command(
         f"threshold efficiency at {d['threshold_MeV']:g} MeV           "
         + ", ".join(f"{k} MeV: {v:.3f}" for k, v in d["threshold_efficiency"].items())
         + "\n"
-        f"photons traced                           {d['photons_traced']:.3g} "
-        f"({d['photons_traced_per_second']:.3g} /s, build {d['build_seconds']:.1f} s)\n"
+        f"photons traced                           {d['photons_traced']:.3g} in a {d['build_seconds']:.1f} s build "
+        f"({d['photons_traced_per_second']:.3g} per wall second, showers included; {d['backend']} backend)\n"
         f"comparison: public analysis code ~{d['comparison']['public_analysis_code_pe_per_MeV']:g} PE/MeV "
         f"(Michel endpoint ~800 PE); this model's endpoint {d['comparison']['this_model_michel_endpoint_pe']:.0f} PE\n"
         f"cache: {d['cache_file']}"
