@@ -18,6 +18,7 @@ from d2oflux.optics.photons import BACKENDS, fresnel_reflectance, get_backend, w
 from d2oflux.optics.tracks import (
     ALPHA,
     DENSITY_EFFECT,
+    cherenkov_sampler,
     collision_stopping_power,
     count_cherenkov,
     highland_step_theta0,
@@ -51,6 +52,22 @@ def test_frank_tamm_photons_per_cm(n):
     expected = 2 * math.pi * ALPHA * (1 / 300e-7 - 1 / 600e-7) * (1 - 1 / (beta * n) ** 2) * s * steps
     assert abs(total - expected) < 4 * math.sqrt(expected)
     assert 320 < expected / steps < 350  # ~330 photons/cm for water: the familiar number
+
+
+def test_cherenkov_wavelength_sampler_follows_the_detectable_spectrum():
+    # alias-table draws vs the 1/lambda^2 spectrum times the QE x CE curve, integrated over each 1 nm bin
+    g = build_geometry(OpticsConfig())
+    table, wsum = cherenkov_sampler(g.detect_prob, g.lambda_min_nm, g.lambda_step_nm)
+    lam = g.wavelengths_nm
+    lo = np.maximum(lam - 0.5 * g.lambda_step_nm, lam[0])
+    hi = np.minimum(lam + 0.5 * g.lambda_step_nm, lam[-1])
+    w = g.detect_prob * (1 / lo - 1 / hi)
+    assert wsum == pytest.approx(w.sum(), rel=1e-12)
+    # the alias table's implied probabilities: bin k kept with table[0, k], else its alias
+    nl = lam.size
+    implied = table[0] / nl
+    np.add.at(implied, table[1].astype(int), (1 - table[0]) / nl)
+    np.testing.assert_allclose(implied, w / w.sum(), rtol=1e-9, atol=1e-15)
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))

@@ -474,19 +474,72 @@ def klein_nishina_sigma(E):
 
 
 @nb.njit(**JIT)
-def cherenkov_mean(beta, s, nmax, l1, l2):
-    """Frank-Tamm photon count bound for a step of ``s`` cm at the largest index ``nmax`` in [l1, l2] nm."""
-    return 2.0 * math.pi * ALPHA * s * (1.0 / l1 - 1.0 / l2) * 1e7 * (1.0 - 1.0 / (beta * beta * nmax * nmax))
+def cherenkov_mean(beta, s, nmax, wsum):
+    """Frank-Tamm count of detectable-photon candidates in a step of ``s`` cm at the largest index ``nmax``:
+    ``2 pi alpha s (1 - 1/(beta nmax)^2) int detect(lambda) dlambda / lambda^2`` (``wsum`` [1/nm])."""
+    return 2.0 * math.pi * ALPHA * s * wsum * 1e7 * (1.0 - 1.0 / (beta * beta * nmax * nmax))
 
 
 @nb.njit(**JIT)
-def cherenkov_wavelength(st, beta, fmax, vol, tables, detect, pmax, lam0, dlam, l1, l2):
-    """Wavelength bin of a candidate photon (1/lambda^2 spectrum, n(lambda) and detection by rejection), or -1."""
-    inv = 1.0 / l1 - uniform(st) * (1.0 / l1 - 1.0 / l2)
-    il = int((1.0 / inv - lam0) / dlam + 0.5)
+def cherenkov_sampler(detect, lam0, dlam):
+    """Alias table (Vose 1991) of the wavelength bin of a detectable Cherenkov photon, and its total weight.
+
+    Bin ``i`` holds the wavelengths nearest to ``lam0 + i dlam`` [nm] within the grid's range; its weight
+    is the 1/lambda^2 spectrum integrated over the bin times the detection probability ``detect[i]``.
+    Returns ``table`` (rows: acceptance probability, alias bin) and the summed weight [1/nm]."""
+    nl = detect.shape[0]
+    l1, l2 = lam0, lam0 + dlam * (nl - 1)
+    w = np.empty(nl)
+    for i in range(nl):
+        a = max(lam0 + (i - 0.5) * dlam, l1)
+        b = min(lam0 + (i + 0.5) * dlam, l2)
+        w[i] = detect[i] * (1.0 / a - 1.0 / b)
+    total = w.sum()
+    table = np.zeros((2, nl))
+    if total <= 0.0:
+        return table, 0.0
+    q = w * (nl / total)
+    small = np.empty(nl, np.int64)
+    large = np.empty(nl, np.int64)
+    ns = nl_ = 0
+    for i in range(nl):
+        if q[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl_] = i
+            nl_ += 1
+    while ns > 0 and nl_ > 0:
+        ns -= 1
+        j = small[ns]
+        k = large[nl_ - 1]
+        table[0, j] = q[j]
+        table[1, j] = k
+        q[k] -= 1.0 - q[j]
+        if q[k] < 1.0:
+            nl_ -= 1
+            small[ns] = k
+            ns += 1
+    for r in range(nl_):
+        table[0, large[r]] = 1.0
+        table[1, large[r]] = large[r]
+    for r in range(ns):  # rounding leftovers
+        table[0, small[r]] = 1.0
+        table[1, small[r]] = small[r]
+    return table, total
+
+
+@nb.njit(**JIT)
+def cherenkov_wavelength(st, beta, fmax, vol, tables, alias):
+    """Wavelength bin of a candidate photon drawn from the :func:`cherenkov_sampler` table, kept with
+    probability (1 - 1/(beta n)^2) / fmax (the medium's n at that wavelength), or -1."""
+    nl = alias.shape[1]
+    u = uniform(st) * nl
+    k = min(int(u), nl - 1)
+    il = k if u - k < alias[0, k] else int(alias[1, k])
     n = tables[vol, 0, il]
     f = 1.0 - 1.0 / (beta * beta * n * n)
-    if f <= 0.0 or uniform(st) * fmax * pmax > f * detect[il]:
+    if f <= 0.0 or uniform(st) * fmax > f:
         return -1
     return il
 
@@ -495,16 +548,14 @@ def cherenkov_wavelength(st, beta, fmax, vol, tables, detect, pmax, lam0, dlam, 
 def count_cherenkov(beta, s, nsteps, seed, vol, tables, detect, lam0, dlam):
     """Photons emitted (after the detection-probability rejection) in ``nsteps`` steps of ``s`` cm at ``beta``."""
     st = seed_state(seed, 0)
-    nl = detect.shape[0]
-    l1, l2 = lam0, lam0 + dlam * (nl - 1)
-    pmax = detect.max()
+    alias, wsum = cherenkov_sampler(detect, lam0, dlam)
     nmax = tables[vol, 0].max()
     fmax = 1.0 - 1.0 / (beta * beta * nmax * nmax)
     total = 0
     for _ in range(nsteps):
-        n = poisson(st, cherenkov_mean(beta, s, nmax, l1, l2) * pmax)
+        n = poisson(st, cherenkov_mean(beta, s, nmax, wsum))
         for _ in range(n):
-            if cherenkov_wavelength(st, beta, fmax, vol, tables, detect, pmax, lam0, dlam, l1, l2) >= 0:
+            if cherenkov_wavelength(st, beta, fmax, vol, tables, alias) >= 0:
                 total += 1
     return total
 
@@ -533,11 +584,11 @@ def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, di
 
 @nb.njit(**JIT)
 def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl, optab, nmax_v, detect, pmax,
-               lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount):  # fmt: skip
+               alias, wsum, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount):  # fmt: skip
     """Cherenkov (and scintillation) photons of one step, handed to :func:`deliver_photon`; res[2] counts them.
 
     ``optab`` is :func:`photon_table` of the geometry's tables (row 0: the index), ``nmax_v`` the largest
-    index of each volume in the wavelength range.
+    index of each volume in the wavelength range, ``alias, wsum`` :func:`cherenkov_sampler` of ``detect``.
     """
     nl = detect.shape[0]
     g = 1.0 + T_mid / ME
@@ -547,9 +598,9 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
     l2 = lam0 + dlam * (nl - 1)
     if beta * nmax > 1.0:
         fmax = 1.0 - 1.0 / (beta * beta * nmax * nmax)
-        n = poisson(st, cherenkov_mean(beta, s, nmax, l1, l2) * pmax)
+        n = poisson(st, cherenkov_mean(beta, s, nmax, wsum))
         for _ in range(n):
-            il = cherenkov_wavelength(st, beta, fmax, vol, optab, detect, pmax, lam0, dlam, l1, l2)
+            il = cherenkov_wavelength(st, beta, fmax, vol, optab, alias)
             if il < 0:
                 continue
             res[2] += 1.0
@@ -600,8 +651,8 @@ def interp_clamped(x, xp, fp):
 
 
 @nb.njit(**JIT)
-def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs,
-              refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, res, rec, rcount):  # fmt: skip
+def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pmax, alias, wsum, lam0, dlam, planes,
+              discs, refl, diffuse, scint, mat, dens, att_E, att_mu, n_el_water, res, rec, rcount):  # fmt: skip
     """One primary (electron or gamma) and its secondaries; fills res = [PE, PE from H2O, photons created]
     (PE only when the photons are traced here: see :func:`deliver_photon`)."""
     sk = np.empty(STACK, dtype=np.int64)
@@ -696,7 +747,8 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
                 dE = T
             T_mid = T - 0.5 * dE
             emit_light(px, py, pz, ux, uy, uz, s, T_mid, dedx * s, dedx, vol, st, cyl, optab, nmax_v, detect,
-                       pmax, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount)  # fmt: skip
+                       pmax, alias, wsum, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec,
+                       rcount)  # fmt: skip
             px += s * ux
             py += s * uy
             pz += s * uz
@@ -734,7 +786,8 @@ def run_event(kind, E0, x, y, z, dx, dy, dz, st, cyl, optab, nmax_v, detect, pma
             if vol >= 0 and scint[vol, 0] > 0.0:
                 dedx = collision_stopping_power(max(T, 0.01), mat[vol, 0], mat[vol, 1], dens)
                 emit_light(px, py, pz, ux, uy, uz, 1e-4, 0.0, T, dedx, vol, st, cyl, optab, nmax_v, detect, pmax,
-                           lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount)  # fmt: skip
+                           alias, wsum, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec,
+                           rcount)  # fmt: skip
 
 
 @nb.njit(**JIT)
@@ -754,12 +807,13 @@ def events_range(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax
     res = np.zeros(3)
     rec = np.empty((0, 8), np.float32)
     rcount = np.zeros(1, np.int64)
+    alias, wsum = cherenkov_sampler(detect, lam0, dlam)
     for i in range(first, last):
         st = seed_state(seed, i)
         res[:] = 0.0
         run_event(kinds[i], energies[i], pos[i, 0], pos[i, 1], pos[i, 2], dirs[i, 0], dirs[i, 1], dirs[i, 2], st,
-                  cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs, refl, diffuse, scint, mat, dens, att_E,
-                  att_mu, n_el_water, res, rec, rcount)  # fmt: skip
+                  cyl, optab, nmax_v, detect, pmax, alias, wsum, lam0, dlam, planes, discs, refl, diffuse, scint, mat,
+                  dens, att_E, att_mu, n_el_water, res, rec, rcount)  # fmt: skip
         out[i, 0] = res[0]
         out[i, 1] = res[1]
         out[i, 2] = res[2]
@@ -771,18 +825,19 @@ def emit_events(first, last, kinds, energies, pos, dirs, seed, cyl, optab, nmax_
                 out):  # fmt: skip
     """Simulate primaries ``first ..`` and record their photons (to be traced in a batch) until ``last`` or
     until the record is full (rows: see :func:`deliver_photon`). Returns (the first primary not done,
-    photons recorded); ``revent`` gets each
-    photon's primary and ``out[i, 2]`` each primary's photon count. A primary whose photons do not fit is
-    dropped from the record and redone by the next call (its random stream restarts: same photons)."""
+    photons recorded); ``revent`` gets each photon's primary and ``out[i, 2]`` each primary's photon count.
+    A primary whose photons do not fit is dropped from the record and redone by the next call (its random
+    stream restarts: same photons)."""
     res = np.zeros(3)
     count = np.zeros(1, np.int64)
+    alias, wsum = cherenkov_sampler(detect, lam0, dlam)
     for i in range(first, last):
         start = count[0]
         st = seed_state(seed, i)
         res[:] = 0.0
         run_event(kinds[i], energies[i], pos[i, 0], pos[i, 1], pos[i, 2], dirs[i, 0], dirs[i, 1], dirs[i, 2], st,
-                  cyl, optab, nmax_v, detect, pmax, lam0, dlam, planes, discs, refl, diffuse, scint, mat, dens, att_E,
-                  att_mu, n_el_water, res, rec, count)  # fmt: skip
+                  cyl, optab, nmax_v, detect, pmax, alias, wsum, lam0, dlam, planes, discs, refl, diffuse, scint, mat,
+                  dens, att_E, att_mu, n_el_water, res, rec, count)  # fmt: skip
         if count[0] > rec.shape[0]:
             return i, start
         revent[start : count[0]] = i

@@ -54,6 +54,7 @@ from ._kernels import (  # noqa: F401  (re-exported: the particle-transport kern
     T_CUT,
     T_CUT_SCINT,
     cherenkov_mean,
+    cherenkov_sampler,
     cherenkov_wavelength,
     collision_stopping_power,
     count_cherenkov,
