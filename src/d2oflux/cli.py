@@ -16,7 +16,6 @@ name (:data:`LAZY_COMMANDS`) and imported only when they are run or their help i
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from dataclasses import replace
@@ -208,10 +207,11 @@ def workspace(
 def _is_d2oflux_workspace(path: Path) -> bool:
     """A pyhf workspace as d2oflux writes it (measurement 'flux' with d2oflux's POI), so it may be replaced."""
     from .analysis.model import POI
+    from .analysis.saved import json_if_small
 
-    if path.stat().st_size > 200_000_000:
+    spec = json_if_small(path)
+    if spec is None:
         return False
-    spec = json.loads(path.read_text(encoding="utf-8"))
     (measurement,) = spec["measurements"]
     return measurement["name"] == "flux" and measurement["config"]["poi"] == POI
 
