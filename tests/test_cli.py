@@ -86,3 +86,26 @@ def test_bad_detector_key_via_entry_point(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert "did you mean 'mass_kg'" in r.stderr
+
+
+def test_model_options_group_packs_the_options_into_settings():
+    """options.model_options: the named options replace ``settings`` in the signature, with the ModelSettings
+    defaults, and reach the command as one ModelSettings (the fields not named keep their defaults)."""
+    import inspect
+    from dataclasses import fields
+
+    from d2oflux.options import model_options
+    from d2oflux.settings import ModelSettings, O16Model
+
+    seen = []
+
+    @model_options("detector", "o16_model", "flux_file")
+    def command(first: int = 0, *, settings: ModelSettings, last: bool = False) -> None:
+        seen.append((first, settings, last))
+
+    params = inspect.signature(command).parameters
+    assert list(params) == ["first", "detector", "o16_model", "flux_file", "last"]
+    defaults = {f.name: f.default for f in fields(ModelSettings)}
+    assert all(params[n].default == defaults[n] for n in ("detector", "o16_model", "flux_file"))
+    command(first=1, detector="csi", o16_model=O16Model.nakazato, flux_file=None, last=True)
+    assert seen == [(1, ModelSettings(detector="csi", o16_model=O16Model.nakazato), True)]

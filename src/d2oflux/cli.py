@@ -6,18 +6,19 @@ converge; fewer than 99 % of the toys converged): the result is printed, then on
 ``d2oflux: invalid result: ...``; pass ``--allow-invalid`` to accept it with exit 0; 1 an internal error;
 130 interrupted. ``--json`` output is strict JSON: never NaN or Infinity.
 
-The shared options are declared once (:mod:`d2oflux.options`) and packed into a
-:class:`~d2oflux.settings.ModelSettings`. Each command imports what it needs when it runs; the commands of
-other packages (generate, optics, scan) are registered by name (:data:`LAZY_COMMANDS`) and imported only
-when they are run or their help is shown, so ``import d2oflux.cli`` and ``d2oflux --help`` stay fast.
+The shared options are declared once (:mod:`d2oflux.options`); the model-building ones reach each command
+packed into a :class:`~d2oflux.settings.ModelSettings` (:func:`~d2oflux.options.model_options`). Each command
+imports what it needs when it runs; the commands of other packages (generate, optics, scan) are registered by
+name (:data:`LAZY_COMMANDS`) and imported only when they are run or their help is shown, so
+``import d2oflux.cli`` and ``d2oflux --help`` stay fast.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -27,25 +28,22 @@ from typer.core import TyperGroup
 
 from .errors import ConfigError, InvalidResult, strict_json
 from .options import (
+    EXPOSURE_OPTIONS,
+    PHYSICS_OPTIONS,
     AllowInvalidOpt,
     DataDirOpt,
     DatasetOpt,
     DetectorOpt,
     EventsOpt,
     FacilityOpt,
-    FluxOpt,
-    HistoryOpt,
     JsonOpt,
     ModelFileOpt,
-    MuMinusOpt,
-    O16Opt,
-    PotOpt,
     RadiativeOpt,
     SystematicsOpt,
-    YearsOpt,
     YieldOpt,
+    model_options,
 )
-from .settings import ModelSettings, O16Model
+from .settings import ModelSettings
 from .setup import YEARS_RANGE
 
 #: Commands defined in other packages: name -> (module, function, one-line help shown by ``d2oflux --help``;
@@ -119,35 +117,12 @@ app = typer.Typer(
 
 
 @app.command()
-def rates(
-    detector: DetectorOpt = "d2o-module1",
-    years: YearsOpt = None,
-    pot: PotOpt = None,
-    beam_history: HistoryOpt = None,
-    facility: FacilityOpt = None,
-    nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = O16Model.kolbe,
-    mu_minus_dar: MuMinusOpt = True,
-    flux_file: FluxOpt = None,
-    radiative_corrections: RadiativeOpt = True,
-    as_json: JsonOpt = False,
-) -> None:
+@model_options("detector", *EXPOSURE_OPTIONS, *PHYSICS_OPTIONS)
+def rates(settings: ModelSettings, as_json: JsonOpt = False) -> None:
     """Expected interactions and detected events per channel (default: 1 SNS-year)."""
     from .rates import expect
     from .summary import rates_summary, rates_table
 
-    settings = ModelSettings(
-        detector=detector,
-        years=years,
-        pot=pot,
-        beam_history=beam_history,
-        facility=facility,
-        nu_per_proton=nu_per_proton,
-        mu_minus_dar=mu_minus_dar,
-        o16_model=o16_model,
-        flux_file=flux_file,
-        radiative_corrections=radiative_corrections,
-    )
     det, src, exposure = settings.setup()
     result = expect(
         det,
@@ -195,6 +170,7 @@ def _model(settings: ModelSettings, saved: Path | None = None):
 
 
 @app.command()
+@model_options("detector", *EXPOSURE_OPTIONS, *PHYSICS_OPTIONS, "systematics")
 def workspace(
     output: Annotated[
         Path,
@@ -205,17 +181,7 @@ def workspace(
             "settings; read by --model) goes beside it as <stem>.d2oflux.json.",
         ),
     ],
-    detector: DetectorOpt = "d2o-module1",
-    years: YearsOpt = None,
-    pot: PotOpt = None,
-    beam_history: HistoryOpt = None,
-    facility: FacilityOpt = None,
-    nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = O16Model.kolbe,
-    mu_minus_dar: MuMinusOpt = True,
-    flux_file: FluxOpt = None,
-    radiative_corrections: RadiativeOpt = True,
-    systematics: SystematicsOpt = "default",
+    settings: ModelSettings,
 ) -> None:
     """Write the flux-measurement likelihood as a pyhf workspace (Asimov observations) and its d2oflux sidecar."""
     from .analysis.saved import is_sidecar, sidecar, sidecar_path
@@ -226,19 +192,6 @@ def workspace(
         raise ConfigError(f"--output '{output}': the name is reserved for the sidecar; choose e.g. model.json")
     check_output_file(output, "--output", is_ours=_is_d2oflux_workspace)
     check_output_file(side, "--output (sidecar)", is_ours=is_sidecar)
-    settings = ModelSettings(
-        detector=detector,
-        years=years,
-        pot=pot,
-        beam_history=beam_history,
-        facility=facility,
-        nu_per_proton=nu_per_proton,
-        mu_minus_dar=mu_minus_dar,
-        o16_model=o16_model,
-        flux_file=flux_file,
-        radiative_corrections=radiative_corrections,
-        systematics=systematics,
-    )
     model = _model(settings)
     _validate_with_pyhf(model.workspace)
     write_json_atomic(side, sidecar(model, settings), "--output (sidecar)", is_ours=is_sidecar)
@@ -254,10 +207,11 @@ def workspace(
 def _is_d2oflux_workspace(path: Path) -> bool:
     """A pyhf workspace as d2oflux writes it (measurement 'flux' with d2oflux's POI), so it may be replaced."""
     from .analysis.model import POI
+    from .analysis.saved import json_if_small
 
-    if path.stat().st_size > 200_000_000:
+    spec = json_if_small(path)
+    if spec is None:
         return False
-    spec = json.loads(path.read_text(encoding="utf-8"))
     (measurement,) = spec["measurements"]
     return measurement["name"] == "flux" and measurement["config"]["poi"] == POI
 
@@ -272,19 +226,11 @@ def _validate_with_pyhf(spec: dict) -> None:
 
 
 @app.command()
+@model_options("detector", *EXPOSURE_OPTIONS, *PHYSICS_OPTIONS, "systematics")
 def fit(
     events: EventsOpt = None,
-    detector: DetectorOpt = "d2o-module1",
-    years: YearsOpt = None,
-    pot: PotOpt = None,
-    beam_history: HistoryOpt = None,
-    facility: FacilityOpt = None,
-    nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = O16Model.kolbe,
-    mu_minus_dar: MuMinusOpt = True,
-    flux_file: FluxOpt = None,
-    radiative_corrections: RadiativeOpt = True,
-    systematics: SystematicsOpt = "default",
+    *,
+    settings: ModelSettings,
     model_file: ModelFileOpt = None,
     as_json: JsonOpt = False,
     dataset: DatasetOpt = None,
@@ -299,20 +245,7 @@ def fit(
     With --dataset: fit COHERENT CEvNS data sets (jointly with the D2O --events if given)."""
     from .analysis.measurement import fit_events, fit_table
 
-    settings = ModelSettings(
-        detector=detector,
-        years=years,
-        pot=pot,
-        beam_history=beam_history,
-        facility=facility,
-        nu_per_proton=nu_per_proton,
-        mu_minus_dar=mu_minus_dar,
-        o16_model=o16_model,
-        flux_file=flux_file,
-        radiative_corrections=radiative_corrections,
-        systematics=systematics,
-    )
-    no_exposure = years is None and pot is None and beam_history is None and model_file is None
+    no_exposure = model_file is None and all(x is None for x in (settings.years, settings.pot, settings.beam_history))
     if events is not None and str(events) == "example" and not events.exists():
         from importlib import resources
 
@@ -341,19 +274,15 @@ def fit(
 
 
 @app.command()
+@model_options(*PHYSICS_OPTIONS, "systematics")
 def sensitivity(
     detector: DetectorOpt = "d2o-module1",
     years: Annotated[str, typer.Option("--years", help="Comma-separated SNS-years, e.g. 0.5,1,2,3,5.")] = "0.5,1,2,3,5",
-    facility: FacilityOpt = None,
-    nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = O16Model.kolbe,
-    mu_minus_dar: MuMinusOpt = True,
-    flux_file: FluxOpt = None,
     cevns: Annotated[
         str, typer.Option("--cevns-detectors", help="CEvNS detectors to propagate the flux to.")
     ] = "csi,lar",
-    radiative_corrections: RadiativeOpt = True,
-    systematics: SystematicsOpt = "default",
+    *,
+    settings: ModelSettings,
     model_file: ModelFileOpt = None,
     as_json: JsonOpt = False,
     dataset: DatasetOpt = None,
@@ -368,16 +297,7 @@ def sensitivity(
     from .study import sensitivity_study, sensitivity_table
 
     year_list = parse_years(years)
-    settings = ModelSettings(
-        detector=detector,
-        facility=facility,
-        nu_per_proton=nu_per_proton,
-        mu_minus_dar=mu_minus_dar,
-        o16_model=o16_model,
-        flux_file=flux_file,
-        radiative_corrections=radiative_corrections,
-        systematics=systematics,
-    )
+    settings = replace(settings, detector=detector)
     model = _model(settings if model_file is not None else _one_year(settings), model_file)
     result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
     xsec_text = ""
@@ -401,12 +321,11 @@ def sensitivity(
 
 def _one_year(settings: ModelSettings) -> ModelSettings:
     """The settings at 1 SNS-year (sensitivity builds its model there and scales it to each exposure)."""
-    from dataclasses import replace
-
     return replace(settings, years=1.0)
 
 
 @app.command()
+@model_options(*PHYSICS_OPTIONS, "systematics")
 def toys(
     detector: DetectorOpt = "d2o-module1",
     years: Annotated[
@@ -417,13 +336,8 @@ def toys(
     ] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed in [0, 2^63) (same seed, same numbers).")] = 1,
     allow_large: Annotated[bool, typer.Option("--allow-large", help="Allow more than 10^6 toys.")] = False,
-    facility: FacilityOpt = None,
-    nu_per_proton: YieldOpt = None,
-    o16_model: O16Opt = O16Model.kolbe,
-    mu_minus_dar: MuMinusOpt = True,
-    flux_file: FluxOpt = None,
-    radiative_corrections: RadiativeOpt = True,
-    systematics: SystematicsOpt = "default",
+    *,
+    settings: ModelSettings,
     model_file: ModelFileOpt = None,
     as_json: JsonOpt = False,
     allow_invalid: AllowInvalidOpt = False,
@@ -433,17 +347,7 @@ def toys(
     from .errors import check_seed
 
     ntoys, seed = check_ntoys(ntoys, allow_large=allow_large), check_seed(seed)
-    settings = ModelSettings(
-        detector=detector,
-        years=years,
-        facility=facility,
-        nu_per_proton=nu_per_proton,
-        mu_minus_dar=mu_minus_dar,
-        o16_model=o16_model,
-        flux_file=flux_file,
-        radiative_corrections=radiative_corrections,
-        systematics=systematics,
-    )
+    settings = replace(settings, detector=detector, years=years)
     model = _model(settings if model_file is not None or years is not None else _one_year(settings), model_file)
     years = model.years
     res = run_toys(model.numpy_model(), ntoys, seed, progress=sys.stderr.isatty(), allow_large=allow_large)

@@ -35,6 +35,31 @@ def require_positive(value: float, field: str, unit: str = "") -> float:
     return v
 
 
+def is_whole_number(value, *, at_least: int) -> bool:
+    """Whether ``value`` is a whole number of at least ``at_least``, given as an int or a float (``1e4``).
+
+    The check behind the counts of the command line (``-n``, ``--ntoys``), whose options are floats so that
+    ``1e4`` may be typed.
+
+    Parameters
+    ----------
+    value : object
+        The number to check; a bool, a string, NaN, an infinity or an int too large for a float is not one.
+    at_least : int
+        The smallest accepted value.
+
+    Returns
+    -------
+    bool
+    """
+    if isinstance(value, bool):
+        return False
+    try:
+        return float(value).is_integer() and value >= at_least
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 #: Seeds are integers in [0, 2**63): numpy's generators take any non-negative integer, and 2**63 keeps a
 #: seed a signed 64-bit number in every file format that stores it.
 SEED_LIMIT = 2**63

@@ -1,19 +1,24 @@
 """The command-line options every command shares, declared once as typer ``Annotated`` aliases.
 
 A command lists the options it takes as parameters typed with these aliases (so each command's ``--help``
-is complete) and packs the model-building ones into a :class:`d2oflux.settings.ModelSettings`. Importing
-this module is cheap (typer and the file-format descriptions only).
+is complete). The model-building ones (the fields of :class:`d2oflux.settings.ModelSettings`) come as a
+group: :func:`model_options` gives a command the ones it names and hands them to it packed into one
+``ModelSettings``. Importing this module is cheap (typer and the file-format descriptions only).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from .formats import BEAM_HISTORY, EVENT_FILE, FLUX_FILE
-from .settings import O16Model
+from .settings import ModelSettings, O16Model
 
 DetectorOpt = Annotated[str, typer.Option("--detector", "-d", help="Preset name or path to a detector TOML file.")]
 YearsOpt = Annotated[float | None, typer.Option("--years", help="Exposure in SNS-years (5000 h at nominal power).")]
@@ -94,3 +99,60 @@ AllowInvalidOpt = Annotated[
         "minimiser, fewer than 99 % of toys converged) with exit status 0 instead of 3.",
     ),
 ]
+
+#: The option of each :class:`~d2oflux.settings.ModelSettings` field (its default is the field's default).
+MODEL_OPTIONS: dict[str, Any] = {
+    "detector": DetectorOpt,
+    "years": YearsOpt,
+    "pot": PotOpt,
+    "beam_history": HistoryOpt,
+    "facility": FacilityOpt,
+    "nu_per_proton": YieldOpt,
+    "mu_minus_dar": MuMinusOpt,
+    "o16_model": O16Opt,
+    "flux_file": FluxOpt,
+    "radiative_corrections": RadiativeOpt,
+    "systematics": SystematicsOpt,
+}
+#: The exposure options, in the order the commands list them.
+EXPOSURE_OPTIONS = ("years", "pot", "beam_history")
+#: The source and cross-section options, in the order the commands list them.
+PHYSICS_OPTIONS = ("facility", "nu_per_proton", "o16_model", "mu_minus_dar", "flux_file", "radiative_corrections")
+
+
+def model_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: give a typer command the model-building options ``names``, packed as ``settings``.
+
+    The command declares a parameter ``settings: ModelSettings``. Its signature, which typer reads for the
+    options and ``--help``, shows instead the options ``names`` (:data:`MODEL_OPTIONS`, in the order given)
+    where ``settings`` stands; when it runs, the command receives their values as one
+    :class:`~d2oflux.settings.ModelSettings` (the fields not named keep their defaults).
+
+    Parameters
+    ----------
+    names : str
+        Fields of :class:`~d2oflux.settings.ModelSettings`, in the order ``--help`` lists their options.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns a function that takes the options as keyword arguments.
+    """
+    defaults = {f.name: f.default for f in fields(ModelSettings)}
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        parameters = list(signature.parameters.values())
+        at = [p.name for p in parameters].index("settings")
+        kind = parameters[at].kind
+        group = [inspect.Parameter(n, kind, default=defaults[n], annotation=MODEL_OPTIONS[n]) for n in names]
+
+        @functools.wraps(command)
+        def with_settings(**arguments: Any) -> Any:
+            settings = ModelSettings(**{n: arguments.pop(n) for n in names})
+            return command(settings=settings, **arguments)
+
+        with_settings.__signature__ = signature.replace(parameters=[*parameters[:at], *group, *parameters[at + 1 :]])
+        return with_settings
+
+    return decorate

@@ -44,8 +44,6 @@ def build_setup(
     """Load the detector, the source and the exposure from CLI options."""
     from .beam import Exposure
     from .detector import load_detector
-    from .source import Source
-    from .spectra import FluxTable
 
     det = load_detector(detector)
     fac = facility_for(det, facility, nu_per_proton)
@@ -59,10 +57,32 @@ def build_setup(
     else:
         exposure = Exposure.from_years(fac, default_years if years is None else years)
     check_exposure(exposure)
-    table = FluxTable.read(flux_file) if flux_file is not None else None
-    src = Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table)
+    src = build_source(fac, mu_minus_dar, flux_file)
     check_threshold(det, src)
     return det, src, exposure
+
+
+def build_source(facility, mu_minus_dar: bool, flux_file: Path | None = None):
+    """The neutrino source of a facility, as ``--mu-minus-dar`` and ``--flux-file`` say.
+
+    Parameters
+    ----------
+    facility : d2oflux.beam.Facility
+        The facility (:func:`facility_for`).
+    mu_minus_dar : bool
+        Include the anti-nu_e of mu- decay at rest.
+    flux_file : Path or None
+        Tabulated spectra (:meth:`d2oflux.spectra.FluxTable.read`) replacing the analytic piDAR shapes.
+
+    Returns
+    -------
+    d2oflux.source.Source
+    """
+    from .source import Source
+    from .spectra import FluxTable
+
+    table = FluxTable.read(flux_file) if flux_file is not None else None
+    return Source(facility, include_mu_minus_dar=mu_minus_dar, flux_table=table)
 
 
 def check_exposure(exposure) -> None:

@@ -92,11 +92,20 @@ def sidecar(model, settings: ModelSettings) -> dict:
     }
 
 
+def json_if_small(path: Path) -> object | None:
+    """The JSON content of ``path``, or ``None`` if the file is larger than :data:`MAX_FILE_BYTES`.
+
+    For the checks whether an existing file is one d2oflux wrote (and so may replace): they never read a
+    huge file. Raises what :func:`json.loads` and reading raise for a file that is not JSON.
+    """
+    if path.stat().st_size > MAX_FILE_BYTES:
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def is_sidecar(path: Path) -> bool:
     """True if ``path`` is a d2oflux model sidecar (so it may be replaced)."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        return False
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json_if_small(path)
     return isinstance(data, dict) and data.get("format") == SIDECAR_FORMAT
 
 

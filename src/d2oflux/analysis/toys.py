@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, check_seed
+from ..errors import ConfigError, check_seed, is_whole_number
 from .fitter import fit_batch
 from .likelihood import NumpyModel
 
@@ -66,11 +66,7 @@ MAX_TOYS = 10**6
 
 def check_ntoys(ntoys, *, allow_large: bool = False) -> int:
     """An integer number of toys >= 2 (``1e4`` accepted), at most :data:`MAX_TOYS` unless ``allow_large``."""
-    try:
-        ok = not isinstance(ntoys, bool) and float(ntoys).is_integer() and ntoys >= 2
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
+    if not is_whole_number(ntoys, at_least=2):
         raise ConfigError(f"--ntoys: expected an integer number of toys, at least 2, got {ntoys!r}")
     if ntoys > MAX_TOYS and not allow_large:
         raise ConfigError(

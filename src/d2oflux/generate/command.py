@@ -1,7 +1,8 @@
 """``d2oflux generate``: the command-line face of :func:`d2oflux.generate.generate`.
 
 Registered lazily by :mod:`d2oflux.cli` (this module is imported only when the command runs); the options
-shared with the other commands come from :mod:`d2oflux.options`. Options mirror the function; bad input
+shared with the other commands come from :mod:`d2oflux.options` (the model-building ones packed into a
+:class:`~d2oflux.settings.ModelSettings`). Options mirror the function; bad input
 raises :class:`~d2oflux.errors.ConfigError` (one line, exit status 2 through ``d2oflux.cli.main``).
 """
 
@@ -15,10 +16,11 @@ from typing import Annotated
 import typer
 
 from ..errors import ConfigError
-from ..options import DetectorOpt, FacilityOpt, FluxOpt, MuMinusOpt, O16Opt, RadiativeOpt, YieldOpt
-from ..settings import O16Model
+from ..options import DetectorOpt, model_options
+from ..settings import ModelSettings
 
 
+@model_options("facility", "mu_minus_dar", "o16_model", "nu_per_proton", "flux_file", "radiative_corrections")
 def generate_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed in [0, 2^63) (same seed, same file).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .parquet, .hepmc3 (NuHepMC) or .root.")],
@@ -46,12 +48,8 @@ def generate_command(
         str | None,
         typer.Option("--channels", help="Comma-separated channels (e.g. nue_d_cc,es_nue,nue_o16_cc@h2o); default all."),
     ] = None,
-    facility: FacilityOpt = None,
-    mu_minus_dar: MuMinusOpt = True,
-    o16_model: O16Opt = O16Model.kolbe,
-    nu_per_proton: YieldOpt = None,
-    flux_file: FluxOpt = None,
-    radiative_corrections: RadiativeOpt = True,
+    *,
+    settings: ModelSettings,
 ) -> None:
     """Generate neutrino interactions with full final states (vertex, time, four-momenta) into a file.
 
@@ -63,9 +61,7 @@ def generate_command(
     from ..beam import Exposure
     from ..detector import load_detector
     from ..errors import check_seed
-    from ..setup import facility_for
-    from ..source import Source
-    from ..spectra import FluxTable
+    from ..setup import build_source, facility_for
     from .core import generate
     from .plan import check_count, check_output_path, parse_channels
 
@@ -83,12 +79,11 @@ def generate_command(
         count = check_count(count, allow_large=allow_large, fmt=fmt)
     channel_list = parse_channels(channels)
     det = load_detector(detector)
-    fac = facility_for(det, facility, nu_per_proton)
+    fac = facility_for(det, settings.facility, settings.nu_per_proton)
     exposure = Exposure.from_years(fac, years) if years is not None else None
-    table = FluxTable.read(flux_file) if flux_file is not None else None
     summary = generate(
         det,
-        Source(fac, include_mu_minus_dar=mu_minus_dar, flux_table=table),
+        build_source(fac, settings.mu_minus_dar, settings.flux_file),
         exposure,
         n_events=count,
         per_channel=per_channel,
@@ -96,9 +91,9 @@ def generate_command(
         seed=seed,
         output=output,
         progress=sys.stderr.isatty(),
-        o16_model=O16Model(o16_model).value,
+        o16_model=settings.o16_model.value,
         allow_large=allow_large,
-        radiative_corrections=radiative_corrections,
+        radiative_corrections=settings.radiative_corrections,
     )
     lines = [f"wrote {summary['file']}: {summary['total']} events ({summary['format']}, seed {seed})"]
     width = max(len(k) for k in summary["events"])

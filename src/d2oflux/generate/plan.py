@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..detector import VISIBLE_PARTICLES, Detector
-from ..errors import ConfigError, suggest
+from ..errors import ConfigError, is_whole_number, suggest
 from ..rates import expect, registry_options
 from ..source import Exposure, Source
 from ..xsec import available_channels, cross_sections_for_target
@@ -148,12 +148,7 @@ def check_output_path(output) -> tuple[str, str]:
 
 def check_count(n_events, *, allow_large: bool = False, fmt: str | None = None) -> int:
     """A positive integer event count (``1e6`` accepted), at most :data:`MAX_EVENTS` unless ``allow_large``."""
-    ok = not isinstance(n_events, bool)
-    try:
-        ok = ok and math.isfinite(float(n_events)) and float(n_events).is_integer() and n_events > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
+    if not is_whole_number(n_events, at_least=1):
         raise ConfigError(f"-n/--count: expected a positive integer, got {n_events!r}")
     check_size(float(n_events), allow_large=allow_large, fmt=fmt, option="-n/--count")
     return int(n_events)

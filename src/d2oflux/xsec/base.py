@@ -184,6 +184,32 @@ def check_edges(T_edges_MeV: ArrayLike) -> np.ndarray:
     return edges
 
 
+def log_grid_weights(x: np.ndarray, log_grid: np.ndarray, x_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where values fall on a grid uniform in log: the lower row and the weight of the next one.
+
+    Parameters
+    ----------
+    x : array, shape (n,)
+        Values in the unit of the grid (an energy [MeV]); raised to ``x_min`` first.
+    log_grid : array, shape (k,)
+        Equally spaced natural logarithms of the grid values, k >= 2.
+    x_min : float
+        Smallest value looked up (values below it are looked up at it).
+
+    Returns
+    -------
+    i : array of int, shape (n,)
+        Lower row, in [0, k - 2].
+    w : array, shape (n,)
+        Weight of row ``i + 1`` for linear interpolation in log(x), clipped to [0, 1] (beyond the grid: the
+        last row's value). The pair as :func:`grid_cdf_lookup` takes it.
+    """
+    pos = (np.log(np.maximum(x, x_min)) - log_grid[0]) / (log_grid[1] - log_grid[0])
+    i = np.clip(np.floor(pos).astype(int), 0, log_grid.size - 2)
+    w = np.clip(pos - i, 0.0, 1.0)
+    return i, w
+
+
 def grid_cdf_lookup(table: np.ndarray, i: np.ndarray, w: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Bilinear lookup in a 2-D table of CDFs (rows: a neutrino-energy grid; columns: a uniform grid).
 

@@ -41,7 +41,15 @@ from numpy.typing import ArrayLike
 
 from d2oflux.constants import ATOMIC_MASS_UNIT_MEV, G_F_MEV2, HBARC_MEV_CM, HBARC_MEV_FM, SIN2_THETA_W_ZERO
 from d2oflux.elements import ELEMENTS, PURE_ISOTOPES
-from d2oflux.xsec.base import FLAVOUR_PDG, CrossSection, as_energy_array, check_below, grid_cdf_lookup
+from d2oflux.xsec.base import (
+    FLAVOUR_PDG,
+    CrossSection,
+    as_energy_array,
+    bin_fractions_from_cdf,
+    check_below,
+    grid_cdf_lookup,
+    log_grid_weights,
+)
 from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 
 #: Helm / Lewin-Smith parameters [fm] (Lewin & Smith 1996).
@@ -270,11 +278,9 @@ class CEvNSCrossSection(CrossSection):
         if ok.any():
             logE, cdf = self._cdf_grid
             Eo = E[ok]
-            pos = (np.log(np.maximum(Eo, self.E_GRID_MIN)) - logE[0]) / (logE[1] - logE[0])
-            i = np.clip(np.floor(pos).astype(int), 0, logE.size - 2)
-            w = np.clip(pos - i, 0.0, 1.0)
+            i, w = log_grid_weights(Eo, logE, self.E_GRID_MIN)
             cols = edges[None, :] * ((self.N_U - 1) / self.recoil_T_max(Eo))[:, None]
-            out[ok] = np.clip(np.diff(grid_cdf_lookup(cdf, i, w, cols), axis=1), 0.0, None)
+            out[ok] = bin_fractions_from_cdf(grid_cdf_lookup(cdf, i, w, cols))
         return out
 
 

@@ -84,9 +84,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from d2oflux.constants import ALPHA_EM, HBARC_MEV_FM, M_D_MEV, M_E_MEV, M_N_MEV, M_P_MEV
-from d2oflux.xsec.base import CrossSection, as_energy_array, check_below, delta_spectrum, grid_cdf_lookup
+from d2oflux.xsec.base import (
+    as_energy_array,
+    bin_fractions_from_cdf,
+    check_below,
+    delta_spectrum,
+    grid_cdf_lookup,
+    log_grid_weights,
+)
 from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
 from d2oflux.xsec.tables import (
+    TableBackedCrossSection,
     TabulatedCrossSection,
     read_csv_columns,
 )
@@ -283,11 +291,9 @@ class _CCSpectrum:
             self._rc_total = np.ones_like(norm)
 
     def _row_weights(self, E: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        X = np.maximum(E - self.Q, np.exp(self._logX[0]))
-        lx = np.log(X)
-        pos = (lx - self._logX[0]) / (self._logX[1] - self._logX[0])
-        i = np.clip(np.floor(pos).astype(int), 0, self.N_X - 2)
-        w = np.clip(pos - i, 0.0, 1.0)
+        X_min = np.exp(self._logX[0])
+        X = np.maximum(E - self.Q, X_min)
+        i, w = log_grid_weights(X, self._logX, X_min)
         return X, i, w
 
     def rc_total(self, E: np.ndarray) -> np.ndarray:
@@ -309,7 +315,7 @@ class _CCSpectrum:
         return 1.0 - cx
 
 
-class _DeuteronCC(CrossSection):
+class _DeuteronCC(TableBackedCrossSection):
     """Common code of the two CC reactions on the deuteron."""
 
     _column: str
@@ -353,10 +359,6 @@ class _DeuteronCC(CrossSection):
     def _spectrum(self) -> _CCSpectrum:
         return _CCSpectrum(self._Q, self._pair, self._Z, self._mN, self.E_max_MeV, self.radiative_correction)
 
-    @property
-    def range_label(self) -> str:
-        return self._table.range_label
-
     def _sigma(self, E: np.ndarray) -> np.ndarray:
         s = self._table.sigma(E)
         if self.radiative_correction:
@@ -365,7 +367,7 @@ class _DeuteronCC(CrossSection):
 
     def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         cdf = self._spectrum.cdf_T(E, edges)
-        return np.clip(np.diff(cdf, axis=1), 0.0, None)
+        return bin_fractions_from_cdf(cdf)
 
     def T_pdf(self, E_MeV: ArrayLike, T_MeV: ArrayLike) -> np.ndarray:
         """Normalised density of the lepton kinetic energy [1/MeV] (E and T broadcast)."""
@@ -413,7 +415,7 @@ class NuebarDeuteronCC(_DeuteronCC):
     _mN = M_N_MEV
 
 
-class DeuteronNC(CrossSection):
+class DeuteronNC(TableBackedCrossSection):
     """nu d -> nu p n (``nc_d``) for one flavour; the neutron capture on d gives the visible gamma.
 
     Parameters
@@ -474,13 +476,6 @@ class DeuteronNC(CrossSection):
         self.rel_uncertainty = float(rel_uncertainty)
         self.E_max_MeV = self._table.E_max_MeV
         self.citation = NSAPMGK_CITATION + "; n capture on d: age-diffusion model (d2oflux.neutron_capture)"
-
-    @property
-    def range_label(self) -> str:
-        return self._table.range_label
-
-    def _sigma(self, E: np.ndarray) -> np.ndarray:
-        return self._table.sigma(E)
 
     def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         return self.capture_probability * delta_spectrum(E.size, edges, self.gamma_energy_MeV)

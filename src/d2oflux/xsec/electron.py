@@ -50,7 +50,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from d2oflux.constants import ALPHA_EM, G_F_MEV2, HBARC_MEV_CM, M_E_MEV, SIN2_THETA_W_ZERO
-from d2oflux.xsec.base import CrossSection, as_energy_array, check_below, grid_cdf_lookup
+from d2oflux.xsec.base import (
+    CrossSection,
+    as_energy_array,
+    bin_fractions_from_cdf,
+    check_below,
+    grid_cdf_lookup,
+    log_grid_weights,
+)
 from d2oflux.xsec.channel import Channel, register_channel
 
 #: 2 G_F^2 m_e / pi in cm^2 / MeV.
@@ -318,16 +325,14 @@ class NuElectronES(CrossSection):
             Tc = np.clip(T[None, :], 0.0, Tm)
             return self._tree_cdf_unnorm(E[:, None], Tc) / self._tree_cdf_unnorm(E[:, None], Tm)
         logE, u, cdf = self._cdf_grid
-        pos = (np.log(np.maximum(E, self.E_GRID_MIN)) - logE[0]) / (logE[1] - logE[0])
-        i = np.clip(np.floor(pos).astype(int), 0, logE.size - 2)
-        w = np.clip(pos - i, 0.0, 1.0)
+        i, w = log_grid_weights(E, logE, self.E_GRID_MIN)
         return grid_cdf_lookup(cdf, i, w, T[None, :] * ((u.size - 1) / Tm))
 
     def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         out = np.zeros((E.size, edges.size - 1))
         ok = E > _E_MIN_MEV
         if ok.any():
-            out[ok] = np.clip(np.diff(self._cdf(E[ok], edges), axis=1), 0.0, None)
+            out[ok] = bin_fractions_from_cdf(self._cdf(E[ok], edges))
         return out
 
 

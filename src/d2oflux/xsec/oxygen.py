@@ -68,9 +68,7 @@ from d2oflux.constants import M_E_MEV, M_MU_MEV
 from d2oflux.spectra import michel_pdf
 from d2oflux.xsec.base import CrossSection, delta_spectrum
 from d2oflux.xsec.channel import SUPPORTED_FLAVOURS, Channel, register_channel
-from d2oflux.xsec.tables import (
-    load_snowglobes,
-)
+from d2oflux.xsec.tables import TableBackedCrossSection, load_snowglobes
 
 #: Nakazato et al. 2018 (arXiv:1809.08398) Table 4: (E_g [MeV], a, b, c) per excitation group.
 NAKAZATO_GROUPS: tuple[tuple[float, float, float, float], ...] = (
@@ -230,7 +228,7 @@ class NueO16CC(CrossSection):
         return out
 
 
-class NuebarO16CC(CrossSection):
+class NuebarO16CC(TableBackedCrossSection):
     """anti-nu_e 16O -> e+ X (``nuebar_o16_cc``), Kolbe et al. 2002 via SNOwGLoBES ``xs_nuebar_O16.dat``.
 
     Parameters: ``excitation_MeV`` (**assumption**, default 0: mean 16N excitation added to the
@@ -265,18 +263,11 @@ class NuebarO16CC(CrossSection):
         self.E_max_MeV = self._table.E_max_MeV
         self.citation = self._table.citation
 
-    @property
-    def range_label(self) -> str:
-        return self._table.range_label
-
-    def _sigma(self, E: np.ndarray) -> np.ndarray:
-        return self._table.sigma(E)
-
     def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         return self._table.visible_spectrum(E, edges)
 
 
-class O16NC(CrossSection):
+class O16NC(TableBackedCrossSection):
     """nu 16O -> nu X (``nc_o16``) for one flavour; visible: de-excitation gamma lines (assumption).
 
     Parameters
@@ -328,13 +319,6 @@ class O16NC(CrossSection):
         self.threshold_MeV = self._table.threshold_MeV
         self.E_max_MeV = self._table.E_max_MeV
         self.citation = self._table.citation + "; gamma model: Langanke, Vogel, Kolbe, PRL 76, 2629 (1996) (assumption)"
-
-    @property
-    def range_label(self) -> str:
-        return self._table.range_label
-
-    def _sigma(self, E: np.ndarray) -> np.ndarray:
-        return self._table.sigma(E)
 
     def _visible_spectrum(self, E: np.ndarray, edges: np.ndarray) -> np.ndarray:
         out = np.zeros((E.size, edges.size - 1))

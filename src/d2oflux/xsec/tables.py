@@ -234,6 +234,23 @@ class TabulatedCrossSection(CrossSection):
         return delta_spectrum(E.size, edges, self.visible_T_MeV(E))
 
 
+class TableBackedCrossSection(CrossSection):
+    """A model whose total cross section is that of a :class:`TabulatedCrossSection` it holds as ``_table``.
+
+    Subclasses set ``self._table`` in their ``__init__`` and give the visible spectrum; the total cross
+    section [cm^2] and the range named in errors are the table's.
+    """
+
+    _table: TabulatedCrossSection
+
+    @property
+    def range_label(self) -> str:
+        return self._table.range_label
+
+    def _sigma(self, E: np.ndarray) -> np.ndarray:
+        return self._table.sigma(E)
+
+
 # ------------------------------------------------------------------------------------------------
 # readers
 # ------------------------------------------------------------------------------------------------
