@@ -140,14 +140,17 @@ class ResponseConfig(StrictModel):
 
     ``coherent_chain`` (CEvNS detectors): the response chain of the data set named by ``dataset`` as a detection
     efficiency per recoil-energy bin (:mod:`d2oflux.coherent.detector_response`).
+
+    The defaults of the light yield, resolution constant, threshold and efficiency, with their sources (all
+    assumptions, with reasons), live in :data:`d2oflux.assumptions.DEFAULTS` (keys ``response.<field>``).
     """
 
     model: Literal["analytic", "table", "coherent_chain", "optical"] = "analytic"  # optical: from [optics]
-    light_yield_pe_per_MeV: float = Field(default=15.0, gt=0, le=1.0e5)
-    resolution_constant: float = Field(default=0.05, ge=0, le=1.0)
+    light_yield_pe_per_MeV: float = Field(default=default("response.light_yield_pe_per_MeV"), gt=0, le=1.0e5)
+    resolution_constant: float = Field(default=default("response.resolution_constant"), ge=0, le=1.0)
     energy_scale: float = Field(default=1.0, ge=0.1, le=10.0)
-    threshold_MeV: float = Field(default=0.0, ge=0, le=1.0e4)
-    efficiency: float = Field(default=1.0, ge=0, le=1)
+    threshold_MeV: float = Field(default=default("response.threshold_MeV"), ge=0, le=1.0e4)
+    efficiency: float = Field(default=default("response.efficiency"), ge=0, le=1)
     visible_particles: tuple[str, ...] = ("electron", "positron", "gamma")
     file: str | None = None
     matrix_name: str = "smearing"
@@ -173,10 +176,13 @@ class ResponseConfig(StrictModel):
 
 
 class AnalysisConfig(StrictModel):
-    """The selection: reconstructed-energy and time-since-POT windows."""
+    """The selection: reconstructed-energy [MeV] and time-since-POT [ns] windows.
 
-    energy_window_MeV: tuple[float, float] = (10.0, 55.0)
-    time_window_ns: tuple[float, float] = (0.0, 10000.0)
+    Defaults and their sources: :data:`d2oflux.assumptions.DEFAULTS` (keys ``analysis.<field>``).
+    """
+
+    energy_window_MeV: tuple[float, float] = tuple(default("analysis.energy_window_MeV"))
+    time_window_ns: tuple[float, float] = tuple(default("analysis.time_window_ns"))
 
     @field_validator("energy_window_MeV", "time_window_ns")
     @classmethod
