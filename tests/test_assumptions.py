@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from d2oflux.assumptions import DEFAULTS, assumption_rows
-from d2oflux.detector import BackgroundConfig, SystematicsConfig, load_detector
+from d2oflux.detector import AnalysisConfig, BackgroundConfig, ResponseConfig, SystematicsConfig, load_detector
 from d2oflux.errors import ConfigError
 from d2oflux.source import load_facility
 from d2oflux.systematics import apply_profile, load_profile
@@ -21,11 +22,47 @@ def test_every_default_has_a_source_or_is_an_assumption():
 
 
 def test_config_defaults_read_the_table():
-    for cls, section in ((BackgroundConfig, "backgrounds"), (SystematicsConfig, "systematics")):
+    classes = ((ResponseConfig, "response"), (AnalysisConfig, "analysis"))
+    classes += ((BackgroundConfig, "backgrounds"), (SystematicsConfig, "systematics"))
+    seen = set()
+    for cls, section in classes:
         values = cls().model_dump()
         for key, a in DEFAULTS.items():
             if key.startswith(section + "."):
-                assert values[key.split(".", 1)[1]] == a.value, key
+                v = values[key.split(".", 1)[1]]
+                assert (list(v) if isinstance(v, tuple) else v) == a.value, key
+                seen.add(key)
+    assert seen == set(DEFAULTS)
+    assert ResponseConfig().threshold_MeV == 5.0  # once 0 in the schema while the table said 5
+
+
+def test_a_file_without_response_settings_gets_the_table(write_detector):
+    lines = ("light_yield_pe_per_MeV = 15.0", "resolution_constant = 0.05", "threshold_MeV = 5.0", "efficiency = 1.0")
+    det = load_detector(write_detector({line: "" for line in lines}))
+    preset = load_detector("d2o-module1")
+    assert det.config.response == preset.config.response
+    rows = {r["name"]: r for r in assumption_rows(det, load_facility("sns-fts"))}
+    assert rows["response.threshold_MeV"]["value"] == 5.0
+    assert rows["response.threshold_MeV"]["source"] == DEFAULTS["response.threshold_MeV"].source
+
+
+def test_documented_response_defaults_match(repo_root):
+    # docs/extending.md lists the [response] defaults in the order of its key column
+    text = (repo_root / "docs" / "extending.md").read_text(encoding="utf-8")
+    row = next(ln for ln in text.splitlines() if ln.startswith("| `[response]` `light_yield_pe_per_MeV`"))
+    keys = re.findall(r"`(\w+)`", row.split("|")[1])  # `[response]` does not match
+    values = [float(x) for x in row.split("|")[3].split("(")[0].split(",")]
+    assert keys == ["light_yield_pe_per_MeV", "resolution_constant", "energy_scale", "threshold_MeV", "efficiency"]
+    defaults = ResponseConfig()
+    assert values == [getattr(defaults, k) for k in keys]
+
+
+def test_rows_list_only_the_response_settings_the_model_uses():
+    names = {r["name"] for r in assumption_rows(load_detector("csi"), load_facility("sns-fts"))}
+    assert not any(n.startswith("response.") for n in names)  # the chain has no threshold or light yield
+    assert "analysis.energy_window_MeV" in names
+    names = {r["name"] for r in assumption_rows(load_detector("d2o-1t"), load_facility("sns-fts"))}
+    assert {k for k in DEFAULTS if k.startswith("response.")} <= names
 
 
 @pytest.mark.parametrize("name", ["d2o-module1", "d2o-1t"])

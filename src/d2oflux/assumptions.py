@@ -1,11 +1,12 @@
 """Every default number of the measurement model with its source, in one table.
 
 Each entry is a published number (with its reference) or an **assumption** (with the reason for its
-size). :class:`d2oflux.detector.BackgroundConfig` and :class:`d2oflux.detector.SystematicsConfig` take
-their defaults from :data:`DEFAULTS`; the response and window entries document the values the detector
-presets set (``tests/test_assumptions.py`` checks they agree). :func:`assumption_rows` lists the values a
-given detector, facility and systematics profile actually use, for the report (``summary.json``
-``"assumptions"``), ``d2oflux sensitivity --json`` and the documentation.
+size). It is the single source of the defaults: :class:`d2oflux.detector.ResponseConfig`,
+:class:`~d2oflux.detector.AnalysisConfig`, :class:`~d2oflux.detector.BackgroundConfig` and
+:class:`~d2oflux.detector.SystematicsConfig` take their defaults from :data:`DEFAULTS`, and the D2O presets
+state the same response and window values (``tests/test_assumptions.py`` checks both). :func:`assumption_rows`
+lists the values a given detector, facility and systematics profile actually use, for the report
+(``summary.json`` ``"assumptions"``), ``d2oflux sensitivity --json`` and the documentation.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ _ASSUMPTION = "assumption: "
 
 #: The table. Keys are ``<section>.<field>`` as in a detector TOML file.
 DEFAULTS: dict[str, Assumption] = {
-    # --- response and window (set in the presets; d2oflux.detector.ResponseConfig / AnalysisConfig) ---
+    # --- response and window (d2oflux.detector.ResponseConfig / AnalysisConfig; the D2O presets repeat them) ---
     "response.light_yield_pe_per_MeV": Assumption(
         15.0,
         "PE/MeV",
@@ -127,6 +128,17 @@ PHYSICS = {
 }
 
 
+#: The ``response.*`` settings of :data:`DEFAULTS` each response model uses; rows of the others are not listed
+#: (a table or a COHERENT chain has no light yield or threshold of its own; the table's nominal resolution
+#: constant is the reference of the resolution nuisance, the optical model's an extra term).
+RESPONSE_SETTINGS_USED = {
+    "analytic": ("light_yield_pe_per_MeV", "resolution_constant", "threshold_MeV", "efficiency"),
+    "optical": ("resolution_constant", "threshold_MeV", "efficiency"),
+    "table": ("resolution_constant",),
+    "coherent_chain": (),
+}
+
+
 def default(key: str) -> Any:
     """The default value of ``key`` (e.g. ``"systematics.pot"``)."""
     return DEFAULTS[key].value
@@ -149,8 +161,8 @@ def assumption_rows(detector, facility, profile=None, *, radiative_corrections: 
     """The numbers a detector, facility and systematics profile use, each with its source.
 
     Returns a list of ``{"name", "value", "unit", "source"}`` rows: detector (distance, D2O mass, neutron
-    capture on d), response, analysis window, backgrounds, systematics (after the profile), physics
-    options and facility.
+    capture on d), response (the settings its model uses, :data:`RESPONSE_SETTINGS_USED`), analysis window,
+    backgrounds, systematics (after the profile), physics options and facility.
     """
     from .backgrounds import nd_capture_probability
     from .neutron_capture import detector_capture_fractions
@@ -178,11 +190,12 @@ def assumption_rows(detector, facility, profile=None, *, radiative_corrections: 
     else:
         src = f"set in {detector.label}"
     rows.append(_row("physics.nd_capture_probability", p_d, "", src))
+    used = {"response": RESPONSE_SETTINGS_USED[cfg.response.model], "analysis": tuple(cfg.analysis.model_dump())}
     for section in ("response", "analysis"):
         values = getattr(cfg, section).model_dump()
         for key in DEFAULTS:
             sec, field = key.split(".", 1)
-            if sec == section and field in values:
+            if sec == section and field in used[section]:
                 v = values[field]
                 v = list(v) if isinstance(v, tuple) else v
                 rows.append(_row(key, v, DEFAULTS[key].unit, _source_for(key, v, detector.label)))

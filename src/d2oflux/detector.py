@@ -8,6 +8,7 @@ resolution, threshold, efficiency, window) are labelled as such in the presets a
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from .config import StrictModel, parse_toml, read_preset_text, validate
 from .errors import ConfigError
 from .materials import Material, material
 from .optics.config import OpticsConfig
-from .response import Response, load_response_file
+from .response import Response, file_identity, load_response_file, read_only
 
 VISIBLE_PARTICLES = ("electron", "positron", "gamma", "nuclear_recoil")
 
@@ -43,6 +44,11 @@ MASS_GEOMETRY_TOLERANCE = 0.05
 MAX_BINS_PER_AXIS = 100_000
 #: Largest estimated memory of the response and rate arrays built from the binning [bytes]: 2 GiB.
 MAX_BINNING_BYTES = 2 * 1024**3
+#: Responses kept by :meth:`Detector.make_response` (least recently used dropped first), and the largest
+#: matrix kept (elements; 1e6 floats = 8 MB, so the cache holds at most 256 MB).
+RESPONSE_CACHE_SIZE = 32
+RESPONSE_CACHE_MAX_ELEMENTS = 1_000_000
+_RESPONSES: OrderedDict[str, Response] = OrderedDict()
 
 
 class Geometry(StrictModel):
@@ -134,14 +140,17 @@ class ResponseConfig(StrictModel):
 
     ``coherent_chain`` (CEvNS detectors): the response chain of the data set named by ``dataset`` as a detection
     efficiency per recoil-energy bin (:mod:`d2oflux.coherent.detector_response`).
+
+    The defaults of the light yield, resolution constant, threshold and efficiency, with their sources (all
+    assumptions, with reasons), live in :data:`d2oflux.assumptions.DEFAULTS` (keys ``response.<field>``).
     """
 
     model: Literal["analytic", "table", "coherent_chain", "optical"] = "analytic"  # optical: from [optics]
-    light_yield_pe_per_MeV: float = Field(default=15.0, gt=0, le=1.0e5)
-    resolution_constant: float = Field(default=0.05, ge=0, le=1.0)
+    light_yield_pe_per_MeV: float = Field(default=default("response.light_yield_pe_per_MeV"), gt=0, le=1.0e5)
+    resolution_constant: float = Field(default=default("response.resolution_constant"), ge=0, le=1.0)
     energy_scale: float = Field(default=1.0, ge=0.1, le=10.0)
-    threshold_MeV: float = Field(default=0.0, ge=0, le=1.0e4)
-    efficiency: float = Field(default=1.0, ge=0, le=1)
+    threshold_MeV: float = Field(default=default("response.threshold_MeV"), ge=0, le=1.0e4)
+    efficiency: float = Field(default=default("response.efficiency"), ge=0, le=1)
     visible_particles: tuple[str, ...] = ("electron", "positron", "gamma")
     file: str | None = None
     matrix_name: str = "smearing"
@@ -167,10 +176,13 @@ class ResponseConfig(StrictModel):
 
 
 class AnalysisConfig(StrictModel):
-    """The selection: reconstructed-energy and time-since-POT windows."""
+    """The selection: reconstructed-energy [MeV] and time-since-POT [ns] windows.
 
-    energy_window_MeV: tuple[float, float] = (10.0, 55.0)
-    time_window_ns: tuple[float, float] = (0.0, 10000.0)
+    Defaults and their sources: :data:`d2oflux.assumptions.DEFAULTS` (keys ``analysis.<field>``).
+    """
+
+    energy_window_MeV: tuple[float, float] = tuple(default("analysis.energy_window_MeV"))
+    time_window_ns: tuple[float, float] = tuple(default("analysis.time_window_ns"))
 
     @field_validator("energy_window_MeV", "time_window_ns")
     @classmethod
@@ -362,13 +374,58 @@ class Detector:
         return self.make_response()
 
     def make_response(self, **overrides: float) -> Response:
-        """Build the response, with analytic parameters overridden (e.g. ``energy_scale=1.02``)."""
+        """The response, with analytic parameters overridden (e.g. ``energy_scale=1.02``); arrays read-only.
+
+        Responses are shared through a bounded in-memory cache (:data:`RESPONSE_CACHE_SIZE` entries of at most
+        :data:`RESPONSE_CACHE_MAX_ELEMENTS` matrix elements) keyed by everything they depend on: the response
+        settings and the overrides, the binning, and the version of the table file
+        (:func:`d2oflux.response.file_identity`: an edited file is read again), of the optical model's cache
+        file or of the data set's text. So the points of a scan that differ only in distance, mass or window
+        build each response once.
+        """
+        key = self._response_key(overrides)
+        cached = _RESPONSES.get(key) if key is not None else None
+        if cached is not None:
+            _RESPONSES.move_to_end(key)
+            return cached
+        resp = read_only(self._build_response(**overrides))
+        if key is not None and resp.matrix.size <= RESPONSE_CACHE_MAX_ELEMENTS:
+            _RESPONSES[key] = resp
+            if len(_RESPONSES) > RESPONSE_CACHE_SIZE:
+                _RESPONSES.popitem(last=False)
+        return resp
+
+    def _table_path(self, file: str) -> Path:
+        """A table response's file, relative paths taken from the detector file's folder."""
+        path = Path(file)
+        return path if path.is_absolute() else self.base_dir / path
+
+    def _response_key(self, overrides: dict) -> str | None:
+        """The cache key of :meth:`make_response` (None: do not cache, e.g. a table file that cannot be read)."""
+        r = self.config.response.model_copy(update=overrides)
+        parts: list = [self.config.response.model_dump(), sorted(overrides.items()), self.config.binning.model_dump()]
+        if r.model == "table":
+            assert r.file is not None
+            identity = file_identity(self._table_path(r.file))
+            if identity is None:
+                return None  # the build reports the problem
+            parts.append(identity)
+        elif r.model == "optical":
+            from .optics.response import cache_path
+
+            built = cache_path(self.config.optics or OpticsConfig())  # the derived response's cache file
+            parts.append((str(built), file_identity(built)))
+        elif r.model == "coherent_chain":
+            assert r.dataset is not None
+            parts.append(read_preset_text("datasets", r.dataset))
+        return repr(parts)
+
+    def _build_response(self, **overrides: float) -> Response:
+        """Build the response of :meth:`make_response` (no cache)."""
         r = self.config.response.model_copy(update=overrides)
         if r.model == "table":
             assert r.file is not None
-            path = Path(r.file)
-            if not path.is_absolute():
-                path = self.base_dir / path
+            path = self._table_path(r.file)
             from .response_variation import vary_table  # the scale/resolution nuisances act on tables too
 
             table = load_response_file(

@@ -8,11 +8,14 @@ Two ways to get one:
   ``Y``, ``c``, the threshold and the efficiency are design assumptions with documented defaults.
 * :func:`load_response_file`: a matrix computed elsewhere (e.g. a Geant4 simulation), from a CSV,
   an NPZ or a ROOT ``TH2`` (x = true/visible energy, y = reconstructed energy) through uproot.
+  A file is parsed once per process and version: the arrays are kept (read-only) under the file's resolved
+  path, size and modification time (:func:`file_identity`), so an edited file is read again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,8 @@ from .errors import ConfigError, check_readable, read_text_file
 
 #: Largest accepted response matrix (visible x reconstructed bins): 5e7 elements, 400 MB of floats.
 MAX_MATRIX_ELEMENTS = 50_000_000
+#: Response files whose parsed arrays are kept in memory (least recently used dropped first).
+FILE_CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,13 @@ class Response:
         return cls(vis, reco, matrix, np.full(vis.size - 1, float(efficiency)), tuple(visible_particles))
 
 
+def read_only(resp: Response) -> Response:
+    """``resp`` with its arrays made read-only (for a response shared through a cache); returns ``resp``."""
+    for a in (resp.visible_edges_MeV, resp.reco_edges_MeV, resp.matrix, resp.efficiency):
+        a.setflags(write=False)
+    return resp
+
+
 def _check_values(a: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(a)):
         raise ConfigError(f"{what}: contains NaN or infinite values")
@@ -149,9 +161,48 @@ def load_response_file(
         a ``TH1`` named ``efficiency_name`` on the same visible bins.
 
     ``normalise_rows`` turns a matrix of counts (e.g. simulated events) into probabilities per row.
+    The arrays of the returned response are read-only: they are shared with later loads of the same file
+    version (see :func:`file_identity`).
     """
     p = Path(path)
     check_readable(p, "response file")
+    identity = file_identity(p)
+    if identity is None:  # vanished since the check
+        raise ConfigError(f"response file '{path}': cannot be read")
+    vis, reco, matrix, eff = _read_arrays(*identity, matrix_name, efficiency_name, normalise_rows)
+    try:
+        return Response(vis, reco, matrix, eff, visible_particles)
+    except ConfigError as exc:
+        raise ConfigError(f"response file '{p}': {exc}") from None
+
+
+def file_identity(path: str | Path) -> tuple[str, int, int] | None:
+    """``(resolved path, size [bytes], modification time [ns])`` of a file, or None if it cannot be stat'ed.
+
+    A file edited in place or replaced changes its size or its modification time, so this identifies one
+    version of the file (on file systems with coarse time stamps, an edit that keeps the size within the same
+    time stamp is not seen).
+    """
+    try:
+        p = Path(path).resolve()
+        st = p.stat()
+    except OSError:
+        return None
+    return str(p), st.st_size, st.st_mtime_ns
+
+
+@lru_cache(maxsize=FILE_CACHE_SIZE)
+def _read_arrays(
+    resolved: str,
+    size: int,
+    mtime_ns: int,
+    matrix_name: str,
+    efficiency_name: str | None,
+    normalise_rows: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Visible edges, reconstructed edges, matrix and efficiency of one version of a response file, checked
+    and read-only. ``size`` and ``mtime_ns`` only key the cache (an edited file is a new entry)."""
+    p = Path(resolved)
     suffix = p.suffix.lower()
     if suffix == ".npz":
         vis, reco, matrix, eff = _read_npz(p)
@@ -160,22 +211,22 @@ def load_response_file(
     elif suffix == ".root":
         vis, reco, matrix, eff = _read_root(p, matrix_name, efficiency_name)
     else:
-        raise ConfigError(f"response file '{path}': unknown suffix '{suffix}'; expected .csv, .npz or .root")
+        raise ConfigError(f"response file '{p}': unknown suffix '{suffix}'; expected .csv, .npz or .root")
     for edges, what in ((vis, "visible"), (reco, "reconstructed")):
         if edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
-            raise ConfigError(f"response file '{path}': {what} energy edges are not finite or not strictly increasing")
+            raise ConfigError(f"response file '{p}': {what} energy edges are not finite or not strictly increasing")
     if matrix.ndim != 2:
-        raise ConfigError(f"response file '{path}': the matrix has {matrix.ndim} dimensions, expected 2")
-    _check_values(matrix, f"response file '{path}' matrix")
+        raise ConfigError(f"response file '{p}': the matrix has {matrix.ndim} dimensions, expected 2")
+    _check_values(matrix, f"response file '{p}' matrix")
     if normalise_rows:
         sums = matrix.sum(axis=1, keepdims=True)
         matrix = np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
     if eff is None:
         eff = np.ones(vis.size - 1)
-    try:
-        return Response(vis, reco, matrix, eff, visible_particles)
-    except ConfigError as exc:
-        raise ConfigError(f"response file '{path}': {exc}") from None
+    arrays = (vis, reco, matrix, eff)
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
 
 
 def _read_npz(p: Path):

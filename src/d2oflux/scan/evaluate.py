@@ -24,7 +24,6 @@ Tests compare these numbers with ``build_model`` + ``sensitivity`` (the Newton f
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -36,38 +35,11 @@ from ..analysis.model import build_model, scale_workspace
 from ..analysis.toys import run_toys
 from ..beam import Exposure
 from ..detector import Detector
-from ..response import Response
 from ..source import Source
 from .space import Configured, Point, ScanBase, configure
 
 #: Exposure range searched for the time to reach a precision [facility-years].
 YEARS_SEARCH = (1e-4, 1e6)
-
-_RESPONSES: OrderedDict[str, Response] = OrderedDict()
-
-
-class ScanDetector(Detector):
-    """A :class:`~d2oflux.detector.Detector` whose responses are shared between scan points.
-
-    Building an analytic response (the smearing matrix) costs milliseconds and only depends on the response
-    table, the binning and the overrides; points that differ elsewhere (distance, mass, window) reuse it.
-    """
-
-    def make_response(self, **overrides: float) -> Response:
-        key = repr(
-            (
-                self.config.response.model_dump(),
-                self.config.binning.model_dump(),
-                sorted(overrides.items()),
-                str(self.base_dir),
-            )
-        )
-        if key not in _RESPONSES:
-            _RESPONSES[key] = super().make_response(**overrides)
-            if len(_RESPONSES) > 128:
-                _RESPONSES.popitem(last=False)
-        _RESPONSES.move_to_end(key)
-        return _RESPONSES[key]
 
 
 def evaluate_batch(base: ScanBase, points: list[Point]) -> list[dict]:
@@ -82,7 +54,7 @@ def evaluate_point(base: ScanBase, configured: Configured) -> list[dict]:
     """Rows for one configuration, one per exposure of the specification."""
     spec = base.spec
     settings = spec.settings
-    det = ScanDetector(configured.detector, base.detector_label, base.toml_text, Path(base.base_dir))
+    det = Detector(configured.detector, base.detector_label, base.toml_text, Path(base.base_dir))
     source = Source(configured.facility, include_mu_minus_dar=settings.mu_minus_dar)
     model = build_model(det, source, Exposure.from_years(configured.facility, 1.0), o16_model=settings.o16_model)
     nm = model.numpy_model()
