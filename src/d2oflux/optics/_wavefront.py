@@ -22,8 +22,10 @@ bits), seeded by SplitMix64 (Steele, Lea & Flood 2014) from a 64-bit key given w
 not depend on the batch, the lanes or the threads. Each step draws three uniforms.
 
 Single precision is ample for the geometry (positions ~100 cm known to ~1e-5 cm; a photon leaving a surface
-ignores it within ``EPS`` = 10 um, far below the 1.27 cm walls) and for the optics (Fresnel and Snell to
-~1e-7). ``sin``/``cos`` of the Lambertian azimuth are Taylor polynomials on [-pi/2, pi/2], exact to 4e-8.
+ignores it within ``EPS`` = 10 um, far below the 1.27 cm walls, while a photon that does not sit on an inner
+surface, within ``ON`` = 0.5 um, enters it however near it starts) and for the optics (Fresnel and Snell to
+~1e-7). A photon is dropped after ``MAX_STEPS`` steps, interactions included, as in the scalar kernel.
+``sin``/``cos`` of the Lambertian azimuth are Taylor polynomials on [-pi/2, pi/2], exact to 4e-8.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ F = np.float32
 ZERO, ONE, HALF, TWO = F(0.0), F(1.0), F(0.5), F(2.0)
 EPS = F(1e-3)  # cm: a photon ignores the surface it sits on within this distance
 TOL = F(1e-3)  # cm: tolerance of "on or outside a cap plane"
+ON = F(5e-5)  # cm (~6 float32 ulps at 80 cm): a photon nearer an inner surface than this sits on it
 TINY = F(1e-30)
 BIG = F(1e30)
 PI = F(math.pi)
@@ -200,7 +203,10 @@ def surfaces_pass(n, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, cod
         di = b * b - a * ci
         te = ci / (math.sqrt(max(di, ZERO)) - b)  # the near root, without cancellation
         hz = pz + te * uz
-        ok = (v >= 1) and (di >= ZERO) and (b < ZERO) and (ci > -TOL) and (te > EPS) and (hz >= li) and (hz <= hi_i)
+        # EPS only for a lane on the surface (one that just left it): a lane that starts off it, however
+        # near, must not step over it
+        near = (te > EPS) or (ci > TWO * Ri * ON)
+        ok = (v >= 1) and (di >= ZERO) and (b < ZERO) and (ci > -TOL) and near and (hz >= li) and (hz <= hi_i)
         if ok and te < t:
             t = te
             mx = (px + te * ux) * iRi
@@ -212,7 +218,8 @@ def surfaces_pass(n, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, cod
         hx = px + tc * ux
         hy = py + tc * uy
         above = (pz <= li + TOL) if up else (pz >= hi_i - TOL)
-        okc = (v >= 1) and (uz != ZERO) and above and (tc > EPS) and (hx * hx + hy * hy <= Ri * Ri)
+        off = (pz < li - ON) if up else (pz > hi_i + ON)
+        okc = (v >= 1) and (uz != ZERO) and above and ((tc > EPS) or off) and (hx * hx + hy * hy <= Ri * Ri)
         if okc and tc < t:
             t = tc
             mx = ZERO
@@ -358,7 +365,7 @@ def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, n
         elif c == PMT_BODY or (is_liner and u1 >= r):
             out = LOST
         steps = nstep[i] + 1
-        if steps >= MAX_STEPS and out == ALIVE:
+        if steps >= MAX_STEPS and out < LOST:  # alive or to be Rayleigh-scattered: dropped, as in trace_photon
             out = LOST
         ndx = rdx if is_liner else (fdx if is_diel else ux)
         ndy = rdy if is_liner else (fdy if is_diel else uy)

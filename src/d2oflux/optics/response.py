@@ -29,7 +29,7 @@ from .config import OpticsConfig
 from .geometry import OpticalGeometry, build_geometry
 from .photons import DEFAULT_BACKEND, get_backend
 
-MODEL_VERSION = "4"  # bump when the physics changes: invalidates cached responses
+MODEL_VERSION = "5"  # bump when the physics changes: invalidates cached responses
 #: Comparison only (never tuned to): the collaboration's public analysis code for the twin light-water
 #: module shows Michel spectra reaching ~800 PE at the 52.8 MeV endpoint, i.e. ~15 PE/MeV.
 PUBLIC_ANALYSIS_PE_PER_MEV = 15.0
