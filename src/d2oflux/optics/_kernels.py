@@ -564,9 +564,16 @@ def count_cherenkov(beta, s, nsteps, seed, vol, tables, detect, lam0, dlam):
 def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, discs, refl, diffuse, res, rec, rcount):
     """A created photon: traced here (scalar kernel) when the record has no rows, else appended to it.
 
+    Its volume is the one holding its start point (``vol`` is ignored: the emitting step's volume, which a
+    step crossing a surface leaves); a photon starting beyond the liner is dropped. ``res[2]`` counts the rest.
+
     Traced: adds a PE to res[0] (and to res[1] if emitted in the light water). Recorded: a row of ``rec``
     (float32: x, y, z [cm], direction, wavelength bin, volume); ``rcount[0]`` goes on past the capacity,
     so that the caller sees the overflow."""
+    vol = volume_of(x, y, z, geom_cyl)  # where the photon starts (its electron's step may cross a surface)
+    if vol < 0:  # beyond the liner: never seen
+        return
+    res[2] += 1.0
     if rec.shape[0] == 0:
         hit, _ = trace_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, discs, refl, diffuse)
         if hit >= 0:
@@ -585,7 +592,7 @@ def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, di
 @nb.njit(**JIT)
 def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl, optab, nmax_v, detect, pmax,
                alias, wsum, lam0, dlam, planes, discs, refl, diffuse, scint, res, rec, rcount):  # fmt: skip
-    """Cherenkov (and scintillation) photons of one step, handed to :func:`deliver_photon`; res[2] counts them.
+    """Cherenkov (and scintillation) photons of one step, handed to :func:`deliver_photon` (which counts them).
 
     ``optab`` is :func:`photon_table` of the geometry's tables (row 0: the index), ``nmax_v`` the largest
     index of each volume in the wavelength range, ``alias, wsum`` :func:`cherenkov_sampler` of ``detect``.
@@ -603,7 +610,6 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
             il = cherenkov_wavelength(st, beta, fmax, vol, optab, alias)
             if il < 0:
                 continue
-            res[2] += 1.0
             cost = 1.0 / (beta * optab[vol, 0, il])
             cp, sp = azimuth(st)
             px, py, pz = rotate_cs(dx, dy, dz, cost, cp, sp)
@@ -621,7 +627,6 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
             il = int((lam - lam0) / dlam + 0.5)
             if uniform(st) * pmax > detect[il]:
                 continue
-            res[2] += 1.0
             px, py, pz = isotropic(st)
             u = uniform(st) * s
             deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, vol, st, geom_cyl, optab, planes,
