@@ -91,7 +91,13 @@ def optics_command(
         + "\n"
         f"photons traced                           {d['photons_traced']:.3g} in a {d['build_seconds']:.1f} s build "
         f"({d['photons_traced_per_second']:.3g} per wall second, showers included; {d['backend']} backend)\n"
-        f"comparison: public analysis code ~{d['comparison']['public_analysis_code_pe_per_MeV']:g} PE/MeV "
+        + (
+            f"photon tracing alone                     {d['photon_histories_per_cpu_second']:.3g} photon histories "
+            "per CPU second (per core)\n"
+            if d["photon_histories_per_cpu_second"]
+            else ""
+        )
+        + f"comparison: public analysis code ~{d['comparison']['public_analysis_code_pe_per_MeV']:g} PE/MeV "
         f"(Michel endpoint ~800 PE); this model's endpoint {d['comparison']['this_model_michel_endpoint_pe']:.0f} PE\n"
         f"cache: {d['cache_file']}"
     )

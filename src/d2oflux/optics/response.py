@@ -54,6 +54,8 @@ class DerivedResponse:
         PE and vertex (radius, height) of ``MAP_ENERGY_MEV`` electrons uniform in the D2O (the PE map).
     photons_traced, build_seconds : float
         Optical photons traced during the build, and its wall time.
+    trace_cpu_seconds : float
+        CPU time of the photon tracing alone, summed over threads (NaN for the scalar kernel).
     digest, qe_source, n_pmts, backend : provenance.
     """
 
@@ -72,6 +74,7 @@ class DerivedResponse:
     qe_source: str
     n_pmts: int
     backend: str
+    trace_cpu_seconds: float = float("nan")
 
     @property
     def pe_mean(self) -> np.ndarray:
@@ -106,7 +109,14 @@ class DerivedResponse:
 
     @property
     def photons_traced_per_second(self) -> float:
+        """Photons traced per second of the build's wall time (showers included, all threads)."""
         return self.photons_traced / max(self.build_seconds, 1e-9)
+
+    @property
+    def photon_histories_per_cpu_second(self) -> float | None:
+        """Photons traced per CPU second of tracing alone, i.e. per core (None if not measured)."""
+        t = self.trace_cpu_seconds
+        return self.photons_traced / t if np.isfinite(t) and t > 0 else None
 
     def pe_map(self, n_r: int = 5, n_z: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean PE/MeV in bins of r^2 (equal volumes) and z: (r edges [cm], z edges [cm], map (n_r, n_z))."""
@@ -172,6 +182,7 @@ class DerivedResponse:
             "pe_std": self.pe_std.tolist(),
             "photons_traced": self.photons_traced,
             "photons_traced_per_second": self.photons_traced_per_second,
+            "photon_histories_per_cpu_second": self.photon_histories_per_cpu_second,
             "build_seconds": self.build_seconds,
             "n_pmts": self.n_pmts,
             "qe_source": self.qe_source,
@@ -253,6 +264,7 @@ def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = 
     pe_h2o = np.empty_like(pe)
     traced = 0.0
     seconds = 0.0
+    trace_cpu = 0.0
     steps = [*energies, "centre", "map"]
     for k, what in enumerate(tqdm(steps, desc="optical response", disable=not progress, file=sys.stderr)):
         if what == "centre":
@@ -269,6 +281,7 @@ def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = 
         out = be.simulate_events(geom, 0, np.full(n, e), pos, dirs, b.seed * 1000 + k)
         seconds += time.perf_counter() - t0
         traced += float(out["photons_traced"].sum())
+        trace_cpu += float(out.get("trace_cpu_seconds", np.nan))
         if what == "centre":
             center = out["pe"]
         elif what == "map":
@@ -278,7 +291,7 @@ def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = 
     return DerivedResponse(
         energies, pe, pe_h2o, center, map_pe, np.hypot(map_pos[:, 0], map_pos[:, 1]), map_pos[:, 2],
         float(radius), float(half), traced, seconds, config_digest(cfg), geom.qe_source, len(geom.pmts),
-        be.name,
+        be.name, trace_cpu,
     )  # fmt: skip
 
 

@@ -39,6 +39,8 @@ each photon where it is emitted.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..constants import AVOGADRO
@@ -110,7 +112,9 @@ def simulate_events(
     Returns
     -------
     dict with ``pe`` (photo-electrons per event), ``pe_h2o`` (those from light emitted in the light
-    water) and ``photons_traced`` (photons created after the detection-probability culling, all traced).
+    water), ``photons_traced`` (photons created after the detection-probability culling, all traced) and
+    ``trace_cpu_seconds`` (0-d: CPU time of the photon tracing alone, summed over threads; NaN for the
+    scalar kernel, which traces each photon inside the shower simulation).
     """
     energies = np.ascontiguousarray(energies_MeV, dtype=float)
     n = energies.size
@@ -120,7 +124,8 @@ def simulate_events(
     dirs = np.ascontiguousarray(dirs / np.linalg.norm(dirs, axis=1, keepdims=True))
     pmax = float(geom.detect_prob.max())
     if pmax <= 0.0:
-        return {"pe": np.zeros(n), "pe_h2o": np.zeros(n), "photons_traced": np.zeros(n)}
+        zero = np.zeros(n)
+        return {"pe": zero, "pe_h2o": zero.copy(), "photons_traced": zero.copy(), "trace_cpu_seconds": np.array(0.0)}
     out = np.zeros((n, 3))
     optab = photon_table(geom.tables)
     planes, discs = pmt_planes(geom.pmts)
@@ -131,18 +136,26 @@ def simulate_events(
         WATER_PHOTON_ATTENUATION[:, 1].copy(), water_electron_density(),
     )  # fmt: skip
     wg = wavefront_geometry(geom) if wavefront else None
+    trace_cpu: list[float] = []  # per task (list.append is atomic)
     if wg is None:
         run_in_threads(n, lambda first, last: events_range(first, last, *args, out), EVENTS_PER_BLOCK)
+        trace_cpu.append(float("nan"))
     else:
-        run_in_threads(n, lambda first, last: _wavefront_events(first, last, args, wg, int(seed), out), EVENTS_PER_TASK)
-    return {"pe": out[:, 0], "pe_h2o": out[:, 1], "photons_traced": out[:, 2]}
+        run_in_threads(
+            n, lambda first, last: trace_cpu.append(_wavefront_events(first, last, args, wg, int(seed), out)),
+            EVENTS_PER_TASK,
+        )  # fmt: skip
+    cpu = np.array(sum(trace_cpu))
+    return {"pe": out[:, 0], "pe_h2o": out[:, 1], "photons_traced": out[:, 2], "trace_cpu_seconds": cpu}
 
 
-def _wavefront_events(first: int, last: int, args: tuple, wg, seed: int, out: np.ndarray) -> None:
+def _wavefront_events(first: int, last: int, args: tuple, wg, seed: int, out: np.ndarray) -> float:
     """Primaries ``first .. last - 1``: record their photons, trace them as batches, sum the hits per primary.
 
-    Runs in one thread (the threads share the primaries), so its traces use one thread each."""
+    Runs in one thread (the threads share the primaries), so its traces use one thread each. Returns the
+    thread's CPU time spent tracing [s]."""
     cap = RECORD_PHOTONS
+    traced_cpu = 0.0
     i = first
     while i < last:
         rec = np.empty((cap, 8), np.float32)
@@ -153,9 +166,12 @@ def _wavefront_events(first: int, last: int, args: tuple, wg, seed: int, out: np
             continue
         keys = event_photon_keys(seed, revent[:m])
         wl, vol = rec[:m, 6].astype(np.int32), rec[:m, 7].astype(np.int32)
+        t0 = time.thread_time()
         hit, _ = trace_wavefront_batch(wg, rec[:m, 0:3], rec[:m, 3:6], wl, vol, keys, LANES, threads=1)
+        traced_cpu += time.thread_time() - t0
         detected = hit >= 0
         span = stop - i
         out[i:stop, 0] = np.bincount(revent[:m] - i, weights=detected, minlength=span)[:span]
         out[i:stop, 1] = np.bincount(revent[:m] - i, weights=detected & (vol == 2), minlength=span)[:span]
         i = stop
+    return traced_cpu
