@@ -41,30 +41,6 @@ from ..xsec.base import FLAVOUR_PDG
 from .geometry import directions_from_source, sample_vertices, source_position_cm
 from .plan import Plan
 
-ROW_KEYS = (
-    "event_id",
-    "item",
-    "channel_id",
-    "region_id",
-    "process_id",
-    "nu_pdg",
-    "nu_energy_MeV",
-    "time_ns",
-    "vertex_cm",
-    "nu_dir",
-    "target_pdg",
-    "target_mass_MeV",
-    "lepton_pdg",
-    "lepton_kinetic_MeV",
-    "lepton_cos_theta",
-    "weight",
-    "fs_n",
-    "fs_pdg",
-    "fs_p_MeV",
-    "fs_E_MeV",
-    "fs_mass_MeV",
-)
-
 
 def sample_times(plan: Plan, flavour: str, rng: np.random.Generator, n: int) -> np.ndarray:
     """Arrival times since the proton pulse [ns] (module docstring)."""
