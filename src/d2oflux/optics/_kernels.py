@@ -561,11 +561,11 @@ def count_cherenkov(beta, s, nsteps, seed, vol, tables, detect, lam0, dlam):
 
 
 @nb.njit(**JIT)
-def deliver_photon(x, y, z, px, py, pz, il, vol, st, geom_cyl, optab, planes, discs, refl, diffuse, res, rec, rcount):
+def deliver_photon(x, y, z, px, py, pz, il, st, geom_cyl, optab, planes, discs, refl, diffuse, res, rec, rcount):
     """A created photon: traced here (scalar kernel) when the record has no rows, else appended to it.
 
-    Its volume is the one holding its start point (``vol`` is ignored: the emitting step's volume, which a
-    step crossing a surface leaves); a photon starting beyond the liner is dropped. ``res[2]`` counts the rest.
+    Its volume is the one holding its start point (not necessarily the emitting step's: a step can cross a
+    surface); a photon starting beyond the liner is dropped. ``res[2]`` counts the rest.
 
     Traced: adds a PE to res[0] (and to res[1] if emitted in the light water). Recorded: a row of ``rec``
     (float32: x, y, z [cm], direction, wavelength bin, volume); ``rcount[0]`` goes on past the capacity,
@@ -614,7 +614,7 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
             cp, sp = azimuth(st)
             px, py, pz = rotate_cs(dx, dy, dz, cost, cp, sp)
             u = uniform(st) * s
-            deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, vol, st, geom_cyl, optab, planes,
+            deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, st, geom_cyl, optab, planes,
                            discs, refl, diffuse, res, rec, rcount)  # fmt: skip
     ys = scint[vol, 0]
     if ys > 0.0 and dE_col > 0.0:
@@ -629,7 +629,7 @@ def emit_light(x0, y0, z0, dx, dy, dz, s, T_mid, dE_col, dedx, vol, st, geom_cyl
                 continue
             px, py, pz = isotropic(st)
             u = uniform(st) * s
-            deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, vol, st, geom_cyl, optab, planes,
+            deliver_photon(x0 + u * dx, y0 + u * dy, z0 + u * dz, px, py, pz, il, st, geom_cyl, optab, planes,
                            discs, refl, diffuse, res, rec, rcount)  # fmt: skip
 
 

@@ -281,7 +281,7 @@ def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = 
         out = be.simulate_events(geom, 0, np.full(n, e), pos, dirs, b.seed * 1000 + k)
         seconds += time.perf_counter() - t0
         traced += float(out["photons_traced"].sum())
-        trace_cpu += float(out.get("trace_cpu_seconds", np.nan))
+        trace_cpu += float(out["trace_cpu_seconds"])
         if what == "centre":
             center = out["pe"]
         elif what == "map":

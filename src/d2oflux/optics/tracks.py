@@ -156,13 +156,15 @@ def _wavefront_events(first: int, last: int, args: tuple, wg, seed: int, out: np
     thread's CPU time spent tracing [s]."""
     cap = RECORD_PHOTONS
     traced_cpu = 0.0
+    rec = np.empty((cap, 8), np.float32)
+    revent = np.empty(cap, np.int64)
     i = first
     while i < last:
-        rec = np.empty((cap, 8), np.float32)
-        revent = np.empty(cap, np.int64)
         stop, m = emit_events(i, last, *args, rec, revent, out)
         if stop == i and m == 0:  # one primary's photons do not fit: a larger record
             cap *= 4
+            rec = np.empty((cap, 8), np.float32)
+            revent = np.empty(cap, np.int64)
             continue
         keys = event_photon_keys(seed, revent[:m])
         wl, vol = rec[:m, 6].astype(np.int32), rec[:m, 7].astype(np.int32)
