@@ -5,11 +5,11 @@ Run: python benchmarks/bench_optics.py [--photons 1000000] [--michel 100000] [--
 What "photons traced" means here: **traced photon histories**. Each is one optical photon followed from
 its emission point until it is detected on a photocathode or lost (absorbed in a medium or on the liner,
 or stopped by a PMT body). Photons start uniform in the D2O, isotropic, with Cherenkov wavelengths
-(1/lambda^2) that survived the QE x collection-efficiency culling applied at creation (exact for the
-expectation: the detection probability does not depend on the path). One traced history therefore
-stands for 1 / <QE x CE> emitted Cherenkov photons. Geant4 and Chroma transport every emitted photon and
-apply the QE at the photocathode, so their published rates are in emitted photons; that equivalent is
-printed too, labelled as such.
+(1/lambda^2) that survived the QE x collection-efficiency culling applied at creation (drawn as the showers
+draw them; exact for the expectation: the detection probability does not depend on the path). One traced
+history therefore stands for 1 / <QE x CE> emitted Cherenkov photons. Geant4 and Chroma transport every
+emitted photon and apply the QE at the photocathode, so their published rates are in emitted photons; that
+equivalent is printed too, labelled as such.
 
 Prints, each next to its comparison, measured in the same run on the same photons (interleaved, best of
 two runs each, so that both kernels see the same machine load):
@@ -40,39 +40,31 @@ from d2oflux.optics._wavefront import photon_keys
 from d2oflux.optics.calibrate import calibrate, simulate_analytic_michel_pe
 from d2oflux.optics.config import OpticsConfig
 from d2oflux.optics.geometry import build_geometry
-from d2oflux.optics.photons import (
-    trace_batch,
-    trace_wavefront_batch,
-    volumes_of,
-    wavefront_geometry,
-    wavelength_index,
-)
+from d2oflux.optics.photons import trace_batch, trace_wavefront_batch, volumes_of, wavefront_geometry
 from d2oflux.optics.response import build_response, isotropic_directions, uniform_in_cylinder
+from d2oflux.optics.tracks import cherenkov_sampler
 
 GOAL = 1e7  # traced photons per second per core (issue 11)
 
 
-def cherenkov_wavelengths(geom, rng, n):
-    """Wavelengths of Cherenkov photons (1/lambda^2) that survive the QE x CE culling, and the survival rate."""
+def detectable_fraction(geom) -> float:
+    """Mean QE x CE over the 1/lambda^2 Cherenkov spectrum: the fraction of emitted photons that are traced."""
+    _, wsum = cherenkov_sampler(geom.detect_prob, geom.lambda_min_nm, geom.lambda_step_nm)
     lo, hi = geom.wavelengths_nm[0], geom.wavelengths_nm[-1]
-    out, tried = [], 0
-    pmax = geom.detect_prob.max()
-    while sum(len(o) for o in out) < n:
-        m = 4 * n
-        lam = 1 / (1 / lo - rng.random(m) * (1 / lo - 1 / hi))
-        keep = rng.random(m) * pmax < geom.detect_prob[wavelength_index(geom, lam)]
-        out.append(lam[keep])
-        tried += m
-    lam = np.concatenate(out)
-    return lam[:n], len(lam) / tried * pmax
+    return wsum / (1 / lo - 1 / hi)
 
 
 def photons(geom, n, seed=1):
+    """``n`` photons uniform in the D2O, isotropic, with wavelength bins drawn as the showers draw them
+    (the alias table of the detectable Cherenkov spectrum)."""
     rng = np.random.default_rng(seed)
     pos = uniform_in_cylinder(rng, n, geom.cylinders[0, 0], geom.cylinders[0, 2])
     d = isotropic_directions(rng, n)
-    lam, _ = cherenkov_wavelengths(geom, rng, n)
-    return pos, d, wavelength_index(geom, lam), volumes_of(pos, geom.cylinders)
+    table, _ = cherenkov_sampler(geom.detect_prob, geom.lambda_min_nm, geom.lambda_step_nm)
+    u = rng.random(n) * table.shape[1]
+    k = np.minimum(u.astype(np.int64), table.shape[1] - 1)
+    il = np.where(u - k < table[0, k], k, table[1, k].astype(np.int64))
+    return pos, d, il, volumes_of(pos, geom.cylinders)
 
 
 def trace_rate(kernel: str, geom, src, threads: int) -> dict:
@@ -124,7 +116,7 @@ def main() -> None:
     args = ap.parse_args()
     geom = build_geometry(OpticsConfig())
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start (shared machine)")
-    _, accept = cherenkov_wavelengths(geom, np.random.default_rng(0), 10_000)
+    accept = detectable_fraction(geom)
     nthreads = numba.config.NUMBA_NUM_THREADS
     src = photons(geom, args.photons)
     print(
