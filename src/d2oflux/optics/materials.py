@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, suggest
+from ..materials import material
 
 # --- refractive indices -------------------------------------------------------------------------
 
@@ -151,12 +152,17 @@ QE_NAMES = ("coherent-bialkali", "r5912-hqe-like")
 
 # --- particle transport -------------------------------------------------------------------------
 
-#: Per material: density [g/cm^3], Z/A [mol/g], mean excitation energy I [eV], radiation length [g/cm^2].
-#: Densities: D2O 1.105 (as the detector presets), H2O 0.998, PMMA 1.18 (PDG).
+#: Per material: density [g/cm^3] (:func:`d2oflux.materials.material`, with its source), Z/A [mol/g], mean
+#: excitation energy I [eV], radiation length [g/cm^2].
 TRANSPORT = {
-    "D2O": {"density": 1.105, "z_over_a": 10.0 / 20.0276, "i_ev": 75.0, "x0_g_cm2": 40.11},
-    "H2O": {"density": 0.998, "z_over_a": 10.0 / 18.0153, "i_ev": 75.0, "x0_g_cm2": 36.08},
-    "acrylic": {"density": 1.18, "z_over_a": 54.0 / 100.117, "i_ev": 74.0, "x0_g_cm2": 40.55},
+    "D2O": {"density": material("D2O").density_g_cm3, "z_over_a": 10.0 / 20.0276, "i_ev": 75.0, "x0_g_cm2": 40.11},
+    "H2O": {"density": material("H2O").density_g_cm3, "z_over_a": 10.0 / 18.0153, "i_ev": 75.0, "x0_g_cm2": 36.08},
+    "acrylic": {
+        "density": material("acrylic").density_g_cm3,
+        "z_over_a": 54.0 / 100.117,
+        "i_ev": 74.0,
+        "x0_g_cm2": 40.55,
+    },
 }
 
 #: Water: total photon attenuation mu/rho [cm^2/g] (NIST XCOM, "total with coherent scattering": at 0.1 MeV it

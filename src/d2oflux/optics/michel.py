@@ -34,6 +34,7 @@ from ..constants import ALPHA_EM, M_E_MEV, M_MU_MEV, TAU_MU_NS
 from ..errors import ConfigError
 from .config import OpticsConfig
 from .geometry import build_geometry
+from .materials import TRANSPORT
 from .photons import get_backend
 
 M_MU = M_MU_MEV  # PDG 2024 (d2oflux.constants)
@@ -113,7 +114,7 @@ def simulate_michel(cfg: OpticsConfig, n: int, seed: int) -> dict[str, np.ndarra
     r2, lo2, hi2 = geom.cylinders[2]
     r1, lo1, hi1 = geom.cylinders[1]
     # uniform in the liquids, weighted by mass: rejection from the liner cylinder, dropping the acrylic
-    rho = {"d2o": 1.105, "h2o": 0.998}
+    rho = {"d2o": TRANSPORT["D2O"]["density"], "h2o": TRANSPORT["H2O"]["density"]}  # g/cm^3
     pos = np.empty((0, 3))
     while len(pos) < n:
         m = 2 * (n - len(pos)) + 16
