@@ -141,9 +141,10 @@ class AsimovInformation:
 
     def uncertainties(self, years: float) -> tuple[float, float, dict[str, float]]:
         """Relative total and stat-only uncertainty of the flux normalisation, and impacts, at ``years``."""
-        V = np.linalg.inv(self.hessian(years))
+        H = self.hessian(years)
+        V = np.linalg.inv(H)
         total = math.sqrt(V[0, 0])
-        Hf = self.hessian(years)[np.ix_(self.free, self.free)]
+        Hf = H[np.ix_(self.free, self.free)]
         stat = math.sqrt(np.linalg.inv(Hf)[0, 0])
         impacts = {self.names[k]: math.sqrt(max(V[0, k] ** 2 / V[k, k], 0.0)) for k in np.nonzero(~self.free)[0]}
         return total, stat, dict(sorted(impacts.items(), key=lambda kv: -kv[1]))
