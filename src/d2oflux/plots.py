@@ -401,7 +401,7 @@ def sensitivity_figure(sensitivity: dict, today: float, references: Sequence[dic
             label, fmt_, colour = SENSITIVITY_CURVES.get(key, (key.replace("_", " "), "d-", next(extra, "k")))
             ax.plot(years, 100 * np.asarray(values, dtype=float), fmt_, color=colour, label=label, lw=2.2, ms=8)
         ax.axhline(
-            100 * today, color="k", ls=":", lw=2, label=f"today: {100 * today:.0f} % (COHERENT, arXiv:2109.11049)"
+            100 * today, color="k", ls=":", lw=2, label=f"today: {100 * today:.0f} % (the facility's neutrino yield)"
         )
         ref_colours = iter(("#bd1f01", "#832db6", "#e76300", "#717581"))
         same_years: dict[float, int] = {}

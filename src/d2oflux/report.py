@@ -23,8 +23,9 @@ from .errors import ConfigError, check_seed, strict_json
 FIGURES = {
     "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
     "binned Poisson likelihood (reconstructed energy x time since the proton pulse, beam window plus an off-beam "
-    "sideband). Dotted line: today's 10 % from the simulated neutrino yield (COHERENT, arXiv:2109.11049). Markers and "
-    "bars: the published projections listed in the table above.",
+    "sideband). Dotted line: today's flux uncertainty, that of the facility's simulated neutrino yield (10 % at "
+    "the SNS First Target Station, COHERENT, arXiv:2109.11049; the facility's source is in the table of "
+    "assumptions). Markers and bars: the published projections listed in the table above.",
     "fig1_source": "The pion-decay-at-rest source. Left: energy spectra of the three flavours, the monoenergetic "
     "29.79 MeV nu_mu from pi+ -> mu+ nu_mu and the Michel spectra of nu_e and anti-nu_mu from mu+ decay. Right: "
     "arrival times after the proton pulse (Gaussian proton-on-target profile of sigma 150 ns from the COHERENT "
@@ -46,7 +47,8 @@ FIGURES = {
     "quadrature into one bar. Their sizes are listed in the table of assumptions.",
     "fig7_propagation": "Predicted CEvNS event counts per SNS-year of the detector presets csi (CsI[Na], COHERENT "
     "2021 release, arXiv:2110.07730) and lar (CENNS-10, Zenodo 10.5281/zenodo.3903810), with the flux uncertainty "
-    "of today (10 %, arXiv:2109.11049) and after the heavy-water measurement at the largest exposure. Counts only: "
+    "of today (the facility's neutrino-yield uncertainty) and after the heavy-water measurement at the largest "
+    "exposure. Counts only: "
     "the cross-section fits to the released data are in the figure above.",
     "fig8_cevns_xsec": "Uncertainty of the CEvNS cross section (relative to the Standard Model) fitted to the public "
     "COHERENT data: CsI[Na] (arXiv:2110.07730, ancillary files) and LAr CENNS-10 analysis A (arXiv:2006.12659, "
@@ -401,6 +403,7 @@ def _facility_beam(facility) -> dict:
         "hours_per_year": facility.hours_per_year,
         "nu_per_proton": facility.nu_per_proton,
         "nu_per_proton_rel_uncertainty": facility.nu_per_proton_rel_uncertainty,
+        "nu_per_proton_source": facility.nu_per_proton_source,
     }
 
 
@@ -546,7 +549,8 @@ def _headline(s: dict) -> str:
         f"flux to <span class='big'>{_span(f'sensitivity.total.{i}', sens['total'][i], True)}</span> "
         f"(statistics alone: {_span(f'sensitivity.stat_only.{i}', sens['stat_only'][i], True)}), against today's "
         f"{_span('configuration.facility_beam.nu_per_proton_rel_uncertainty', today, True)} "
-        "(COHERENT, arXiv:2109.11049).</p>"
+        "(the uncertainty of the facility's simulated neutrino yield; its source is in the table of assumptions)."
+        "</p>"
         f"<p>After {_span(f'sensitivity.years.{j}', sens['years'][j])} SNS-years: "
         f"{_span(f'sensitivity.total.{j}', sens['total'][j], True)} total, "
         f"{_span(f'sensitivity.stat_only.{j}', sens['stat_only'][j], True)} statistical. "
