@@ -13,7 +13,6 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..source import Source
 from ..spectra import Spectrum
 
 #: Points of the flux x sigma grid of the analytic spectra; a flux table's intervals are split in
@@ -23,7 +22,9 @@ TABLE_REFINE = 16
 
 
 class FlavourSpectrum:
-    """Energy spectrum of one flavour of a source (module docstring).
+    """Energy spectrum of one flavour of a source (module docstring), built from the source's
+    :meth:`~d2oflux.source.Source.spectrum` (so a flux table without ``anti_nu_e`` leaves the mu- DAR
+    contamination its Michel shape, as in the rate engine).
 
     Attributes
     ----------
@@ -36,19 +37,19 @@ class FlavourSpectrum:
         Identifies the spectrum for caches (analytic spectra are shared by every source).
     """
 
-    def __init__(self, source: Source, flavour: str) -> None:
-        self.flavour = flavour
-        table = source.flux_table
-        self.spectrum = Spectrum(flavour, table)  # checks that a flux table holds the flavour
-        self.line = self.spectrum.line_MeV
-        self.E_lo, self.E_hi = self.spectrum.support_MeV
+    def __init__(self, spectrum: Spectrum) -> None:
+        self.spectrum = spectrum
+        self.flavour = spectrum.flavour
+        table = spectrum.table
+        self.line = spectrum.line_MeV
+        self.E_lo, self.E_hi = spectrum.support_MeV
         if table is None:
             self.E_lo = 0.0
             self._table = None
-            self.key: tuple = ("analytic", flavour)
+            self.key: tuple = ("analytic", self.flavour)
         else:
-            self._table = (np.asarray(table.energies_MeV, float), np.asarray(table.spectra[flavour], float))
-            self.key = ("table", table.path, flavour, self._table[0].tobytes(), self._table[1].tobytes())
+            self._table = (np.asarray(table.energies_MeV, float), np.asarray(table.spectra[self.flavour], float))
+            self.key = ("table", table.path, self.flavour, self._table[0].tobytes(), self._table[1].tobytes())
 
     @property
     def tabulated(self) -> bool:
