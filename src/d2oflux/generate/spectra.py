@@ -32,28 +32,20 @@ class FlavourSpectrum:
     line : float or None
         Energy of a monoenergetic spectrum (analytic nu_mu), else None.
     E_lo, E_hi : float
-        Support [MeV].
-    key : tuple
-        Identifies the spectrum for caches (analytic spectra are shared by every source).
+        Support [MeV] (``E_lo`` = 0 for the analytic spectra).
     """
 
     def __init__(self, spectrum: Spectrum) -> None:
         self.spectrum = spectrum
         self.flavour = spectrum.flavour
-        table = spectrum.table
         self.line = spectrum.line_MeV
         self.E_lo, self.E_hi = spectrum.support_MeV
-        if table is None:
+        if not self.tabulated:
             self.E_lo = 0.0
-            self._table = None
-            self.key: tuple = ("analytic", self.flavour)
-        else:
-            self._table = (np.asarray(table.energies_MeV, float), np.asarray(table.spectra[self.flavour], float))
-            self.key = ("table", table.path, self.flavour, self._table[0].tobytes(), self._table[1].tobytes())
 
     @property
     def tabulated(self) -> bool:
-        return self._table is not None
+        return self.spectrum.table is not None
 
     def pdf(self, E: np.ndarray) -> np.ndarray:
         """dN/dE (normalised over the support) [1/MeV]."""
@@ -62,9 +54,9 @@ class FlavourSpectrum:
     def grid(self, lo: float) -> np.ndarray:
         """Energies from ``max(lo, E_lo)`` to ``E_hi`` on which ``pdf x sigma`` is tabulated."""
         lo = max(lo, self.E_lo)
-        if self._table is None:
+        if not self.tabulated:
             return np.linspace(lo, self.E_hi, N_E_GRID)
-        x = self._table[0]
+        x = self.spectrum.table.energies_MeV
         refine = max(TABLE_REFINE, int(np.ceil(N_E_GRID / max(x.size - 1, 1))))
         fine = np.concatenate([np.linspace(a, b, refine, endpoint=False) for a, b in pairwise(x)])
         fine = np.append(fine, x[-1])
