@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import typer
 
-from d2oflux.detector import load_detector
+from d2oflux.detector import VISIBLE_PARTICLES, load_detector
 from d2oflux.errors import ConfigError
 from d2oflux.generate import generate, read_events
 from d2oflux.generate.command import generate_command
 from d2oflux.generate.writers import FS_FIELDS, PARQUET_COLUMNS
+from d2oflux.rates import expect
 from d2oflux.source import Exposure, Source, load_facility
 
 FAC = load_facility("sns-fts")
@@ -73,9 +74,16 @@ def test_parquet_columns_and_summary(written):
     assert set(ev["region"][ev["channel"] == "nue_o16_cc"]) == {"h2o"}
     run = ev["run"]
     assert run["seed"] == 5 and run["mode"] == "count"
-    # weights restore the physical channel mix: a channel's weights sum to its events per SNS-year
+    # weights restore the physical channel mix: a channel's weights sum to its interactions per SNS-year
+    # as the rate engine totals them (second path: expect()'s per-channel sums; CEvNS needs a response
+    # that sees recoils for its components to exist)
+    rates = expect(
+        DET, SRC, Exposure.from_years(FAC, 1.0), response=DET.make_response(visible_particles=VISIBLE_PARTICLES)
+    )
     for s in run["selection"]:
-        assert s["weight"] * s["events"] == pytest.approx(s["expected_per_sns_year"], rel=1e-12)
+        per_year = rates.channels[s["label"]].interactions
+        assert s["weight"] * s["events"] == pytest.approx(per_year, rel=1e-12), s["label"]
+        assert s["expected_per_sns_year"] == pytest.approx(per_year, rel=1e-12), s["label"]
     # lepton columns are the first final-state particle
     first = ev["fs_offsets"][:-1]
     assert np.array_equal(ev["lepton_pdg"], ev["fs_pdg"][first])

@@ -493,3 +493,32 @@ def test_flux_table_source(tmp_path):
     assert chi2_pvalue(obs_T, h.values() / res.channels["nue_d_cc"].interactions * cc.sum()) > P_MIN
     # nu_mu is tabulated now: a spread, not the line
     assert np.std(ev["nu_energy_MeV"][~cc]) > 1.0
+
+
+def test_flux_table_without_anti_nue_keeps_the_michel_mu_minus_dar(tmp_path, module1):
+    """A flux table without an ``anti_nu_e`` column leaves the mu- DAR anti-nu_e their Michel (nu_e) shape
+    (:class:`d2oflux.spectra.FluxTable`), in the generator as in the rate engine: the anti-nu_e events are
+    those of the analytic source (same seed, same events), not an error."""
+    from d2oflux.source import FluxTable
+
+    E = np.linspace(0.0, c.E_MICHEL_MAX_MEV, 106)
+    nu_mu = np.exp(-0.5 * ((E - 29.8) / 2.0) ** 2)
+    p = tmp_path / "flux.csv"
+    p.write_text(
+        "E_MeV,nu_mu,nu_e,anti_nu_mu\n"
+        + "".join(
+            f"{a},{b},{x},{y}\n"
+            for a, b, x, y in zip(E, nu_mu, spectrum_pdf("nu_e", E), spectrum_pdf("anti_nu_mu", E), strict=True)
+        )
+    )
+    det, _ = module1
+    tabulated = Source(FAC, include_mu_minus_dar=True, flux_table=FluxTable.read(p))
+    assert expect(det, tabulated, ONE_YEAR).channels["ibd_h"].interactions > 0
+    events = []
+    for src in (SRC, tabulated):
+        plan = make_plan(det, src, None, n_events=2000, channels=["ibd_h"], per_channel=True)
+        rng = np.random.Generator(np.random.PCG64(17))
+        _, n_comp, w = draw_counts(plan, rng)
+        events.append(ChunkSampler(plan, w).chunk(n_comp, 0, rng))
+    for name in ("nu_energy_MeV", "lepton_kinetic_MeV", "lepton_cos_theta"):
+        np.testing.assert_array_equal(events[1][name], events[0][name], err_msg=name)

@@ -106,7 +106,7 @@ def run_attributes(plan: Plan, seed: int, run: dict) -> dict:
     for flavour, fluence in plan.fluence_per_cm2.items():
         pdg = FLAVOUR_PDG[flavour]
         stub = f"NuHepMC.Beam[{pdg}]"
-        spectrum = FlavourSpectrum(plan.source, flavour)
+        spectrum = FlavourSpectrum(plan.source.spectrum(flavour))
         a[f"{stub}.EnergyUnit"] = "MEV"
         a[f"{stub}.RateUnit"] = "cm-2" if plan.exposure is not None else "Arbitrary"
         # with an exposure: fluence per bin [cm^-2]; without: per 10^6 neutrinos (HepMC3 prints vector

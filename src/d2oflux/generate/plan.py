@@ -265,7 +265,7 @@ def make_plan(
             (xs,) = [x for x in cross_sections_for_target(c.target, (c.flavour,), o16_model, options) if x.name == chan]
             xs_by_flavour[c.flavour] = xs
         assert flavours == sorted(xs_by_flavour)
-        spectra = {f: FlavourSpectrum(source, f) for f in flavours}
+        spectra = {f: FlavourSpectrum(source.spectrum(f)) for f in flavours}
         items.append(
             SelectionItem(label, chan, model_for(chan, xs_by_flavour, spectra), sum(c.interactions for c in mine))
         )

@@ -13,7 +13,6 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..source import Source
 from ..spectra import Spectrum
 
 #: Points of the flux x sigma grid of the analytic spectra; a flux table's intervals are split in
@@ -23,7 +22,9 @@ TABLE_REFINE = 16
 
 
 class FlavourSpectrum:
-    """Energy spectrum of one flavour of a source (module docstring).
+    """Energy spectrum of one flavour of a source (module docstring), built from the source's
+    :meth:`~d2oflux.source.Source.spectrum` (so a flux table without ``anti_nu_e`` leaves the mu- DAR
+    contamination its Michel shape, as in the rate engine).
 
     Attributes
     ----------
@@ -31,28 +32,20 @@ class FlavourSpectrum:
     line : float or None
         Energy of a monoenergetic spectrum (analytic nu_mu), else None.
     E_lo, E_hi : float
-        Support [MeV].
-    key : tuple
-        Identifies the spectrum for caches (analytic spectra are shared by every source).
+        Support [MeV] (``E_lo`` = 0 for the analytic spectra).
     """
 
-    def __init__(self, source: Source, flavour: str) -> None:
-        self.flavour = flavour
-        table = source.flux_table
-        self.spectrum = Spectrum(flavour, table)  # checks that a flux table holds the flavour
-        self.line = self.spectrum.line_MeV
-        self.E_lo, self.E_hi = self.spectrum.support_MeV
-        if table is None:
+    def __init__(self, spectrum: Spectrum) -> None:
+        self.spectrum = spectrum
+        self.flavour = spectrum.flavour
+        self.line = spectrum.line_MeV
+        self.E_lo, self.E_hi = spectrum.support_MeV
+        if not self.tabulated:
             self.E_lo = 0.0
-            self._table = None
-            self.key: tuple = ("analytic", flavour)
-        else:
-            self._table = (np.asarray(table.energies_MeV, float), np.asarray(table.spectra[flavour], float))
-            self.key = ("table", table.path, flavour, self._table[0].tobytes(), self._table[1].tobytes())
 
     @property
     def tabulated(self) -> bool:
-        return self._table is not None
+        return self.spectrum.table is not None
 
     def pdf(self, E: np.ndarray) -> np.ndarray:
         """dN/dE (normalised over the support) [1/MeV]."""
@@ -61,9 +54,9 @@ class FlavourSpectrum:
     def grid(self, lo: float) -> np.ndarray:
         """Energies from ``max(lo, E_lo)`` to ``E_hi`` on which ``pdf x sigma`` is tabulated."""
         lo = max(lo, self.E_lo)
-        if self._table is None:
+        if not self.tabulated:
             return np.linspace(lo, self.E_hi, N_E_GRID)
-        x = self._table[0]
+        x = self.spectrum.table.energies_MeV
         refine = max(TABLE_REFINE, int(np.ceil(N_E_GRID / max(x.size - 1, 1))))
         fine = np.concatenate([np.linspace(a, b, refine, endpoint=False) for a, b in pairwise(x)])
         fine = np.append(fine, x[-1])

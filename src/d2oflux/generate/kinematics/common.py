@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from d2oflux import constants as c
+from d2oflux.spectra import Spectrum
 from d2oflux.xsec.base import CrossSection
 from d2oflux.xsec.channel import Channel, get_channel
 
@@ -158,10 +159,7 @@ def _visible_cdf_rows(xs: CrossSection, T_scale):
 # models
 # ------------------------------------------------------------------------------------------------
 def _analytic_spectrum(flavour: str) -> FlavourSpectrum:
-    class _Analytic:
-        flux_table = None
-
-    return FlavourSpectrum(_Analytic(), flavour)
+    return FlavourSpectrum(Spectrum(flavour))
 
 
 class ChannelModel:

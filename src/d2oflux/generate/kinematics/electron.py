@@ -46,9 +46,6 @@ class ElectronScatteringKinematics(ChannelModel):
 
     K = 2
 
-    def __init__(self, name, xs_by_flavour, spectra=None):
-        super().__init__(name, xs_by_flavour, spectra)
-
     def final_state(self, E, flavour, d, rng):
         n = E.shape[0]
         xs = self.xs[flavour]
