@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from ..analysis.likelihood import NumpyModel
+from ..analysis.likelihood import NumpyModel, poisson_deviance
 from ..errors import ConfigError
 from .dataset import Dataset
 from .predict import predict_cevns
@@ -319,11 +319,11 @@ def goodness_of_fit(lik: Likelihood, res: FitResult, n_toys: int = 2000, seed: i
     """
     lam = np.concatenate([t.model.expected(res.values[t.index][None])[0] for t in lik.terms])
     n = np.concatenate([t.data for t in lik.terms])
-    dev = _deviance(lam, n)
+    dev = poisson_deviance(lam, n)
     ndf = max(n.size - lik.free_parameter_count(), 1)
     rng = np.random.default_rng(seed)
     toys = rng.poisson(lam, size=(n_toys, lam.size))
-    p_toys = float(np.mean(_deviance(lam, toys) >= dev))
+    p_toys = float(np.mean(poisson_deviance(lam, toys) >= dev))
     return {
         "deviance": float(dev),
         "ndf": ndf,
@@ -331,9 +331,3 @@ def goodness_of_fit(lik: Likelihood, res: FitResult, n_toys: int = 2000, seed: i
         "p_value_toys": p_toys,
         "n_toys": n_toys,
     }
-
-
-def _deviance(lam: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """2 sum (lam - n + n ln(n / lam)) over the last axis."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 2.0 * np.sum(lam - n + np.where(n > 0, n * np.log(n / lam), 0.0), axis=-1)
