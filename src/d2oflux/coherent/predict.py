@@ -27,7 +27,7 @@ from ..source import PIDAR_FLAVOURS
 from ..spectra import spectrum_nodes
 from ..timing import TimingModel
 from ..xsec.cevns import CEvNSCrossSection
-from .dataset import Dataset
+from .dataset import Dataset, _cell_widths
 from .response import ResponseChain, subdivide
 
 #: Number of recoil-energy bins from 0 to the largest recoil energy of the data set's nuclei.
@@ -126,7 +126,7 @@ def _predict_from_flux_table(ds: Dataset, chain: ResponseChain, form_factor, rec
     t_edges = ds.edges["time"]
     t_cells = table.times_us
     # each table time cell spread flat over its width, mapped onto the data set's time bins with the acceptance
-    widths = _widths(t_cells)
+    widths = _cell_widths(t_cells)
     lo, hi = t_cells - 0.5 * widths, t_cells + 0.5 * widths
     fine = subdivide(t_edges, max(1, int(np.ceil(np.max(np.diff(t_edges)) / 0.005))))
     acc = chain.time_bin_acceptance(fine)
@@ -141,10 +141,3 @@ def _predict_from_flux_table(ds: Dataset, chain: ResponseChain, form_factor, rec
         recoils_by_time = (w @ to_bins).T @ per_nu  # (n_t, n_T)
         out += fluence * (recoils_by_time @ M).T
     return out
-
-
-def _widths(x: np.ndarray) -> np.ndarray:
-    if x.size == 1:
-        return np.ones(1)
-    mid = 0.5 * (x[1:] + x[:-1])
-    return np.diff(np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]]))
