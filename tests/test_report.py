@@ -321,6 +321,16 @@ def test_impacts_sorted_with_others():
     assert len(fig.axes[0].patches) == 3
 
 
+def test_propagation_legend_states_the_facilitys_flux_uncertainty():
+    from d2oflux.analysis.propagation import Propagation
+
+    # sns-sts: 20 % today (its preset), not the 10 % of the first target station
+    today = load_facility("sns-sts").nu_per_proton_rel_uncertainty
+    rows = [Propagation("csi", 19.3, 14.6, 400.0, 300.0, today, 0.03)]
+    texts = [t.get_text() for t in plots.propagation_figure(rows).axes[0].get_legend().get_texts()]
+    assert "flux uncertainty today (20 %)" in texts
+
+
 def test_nakazato_curve_smooth():
     curves = {c.label: c for c in cross_section_curves()}
     cv = next(c for label, c in curves.items() if "Nakazato" in label)

@@ -476,9 +476,10 @@ def propagation_figure(rows) -> Figure:
         ax = fig.subplots()
         x = np.arange(len(rows))
         n = np.array([r.cevns_detected_per_year for r in rows])
+        today = rows[0].flux_uncertainty_today  # the facility's: the same for every detector at one source
         ax.bar(x, n, width=0.5, color="0.85", label="predicted CEvNS events")
         for dx, attr, colour, label in (
-            (-0.1, "detected_uncertainty_today", _P[2], "flux uncertainty today (10 %)"),
+            (-0.1, "detected_uncertainty_today", _P[2], f"flux uncertainty today ({100 * today:.0f} %)"),
             (0.1, "detected_uncertainty_projected", _P[0], "with the D2O measurement"),
         ):
             ax.errorbar(
