@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ..analysis.fitter import fit_problems
 from ..analysis.likelihood import NumpyModel, poisson_deviance
 from ..errors import ConfigError
 from .dataset import Dataset
@@ -233,13 +234,18 @@ class Likelihood:
 
 @dataclass
 class FitResult:
-    """Best fit of a :class:`Likelihood`: values, covariance, minimum, validity."""
+    """Best fit of a :class:`Likelihood`: values, covariance, minimum, validity.
+
+    ``valid`` is true only when ``problems`` is empty (:func:`d2oflux.analysis.fitter.fit_problems`: minimiser
+    failure, a free parameter at a bound, a covariance that is not positive definite).
+    """
 
     parameters: list[str]
     values: np.ndarray
     covariance: np.ndarray
     nll: float
     valid: bool
+    problems: tuple[str, ...] = ()
 
     @property
     def errors(self) -> np.ndarray:
@@ -279,7 +285,9 @@ def minimise(lik: Likelihood, fixed: dict[str, float] | None = None) -> FitResul
         cov = np.linalg.pinv(H)
     cov[fixed_mask, :] = 0.0
     cov[:, fixed_mask] = 0.0
-    return FitResult(list(lik.parameters), x, cov, float(m.fval), bool(m.valid))
+    errors = np.sqrt(np.clip(np.diag(cov), 0, None))
+    problems = fit_problems(list(lik.parameters), x, errors, cov, lik.lower, lik.upper, fixed_mask, bool(m.valid))
+    return FitResult(list(lik.parameters), x, cov, float(m.fval), not problems, problems)
 
 
 def sample_counts(model: DatasetModel, x_local: np.ndarray) -> dict[str, float]:
