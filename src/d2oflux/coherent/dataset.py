@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..beam import pot_from_beam
 from ..binning import Axis
 from ..config import StrictModel, parse_toml, read_preset_text, validate
 from ..errors import ConfigError
@@ -58,9 +59,7 @@ class ExposureConfig(StrictModel):
     def protons_on_target(self) -> float:
         if self.pot is not None:
             return self.pot
-        from ..constants import ELEMENTARY_CHARGE_C
-
-        return self.gwh * 1e9 * 3600.0 / (self.proton_energy_GeV * 1e9 * ELEMENTARY_CHARGE_C)
+        return pot_from_beam(1e3 * self.gwh, 3600.0, self.proton_energy_GeV)  # 1 GWh = 1000 MW for one hour
 
 
 class TimingConfig(StrictModel):
