@@ -36,11 +36,8 @@ SHARED = (FLUX, "pot", "xsec_nue_o16_cc", "o16_model")
 
 
 def _dataset_rename(model: DatasetModel, n_datasets: int) -> dict[str, str]:
-    rename = {}
-    for p in model.numpy_model.parameters:
-        if p == POI and n_datasets > 1:
-            rename[p] = model.parameter(POI)
-    return rename
+    """Several data sets each keep their own CEvNS cross section (``<dataset>/cevns_xsec``)."""
+    return {POI: model.parameter(POI)} if n_datasets > 1 else {}
 
 
 def build_likelihood(
