@@ -130,3 +130,33 @@ def test_no_signal_is_a_clean_error(write_detector, replacements, reason):
     det = load_detector(write_detector(replacements))
     with pytest.raises(ConfigError, match=f"no neutrino event is expected in the analysis window.*{reason}"):
         build_model(det, SRC, Exposure.from_years(FAC, 1.0))
+
+
+def _one_bin_likelihood(observed: float):
+    from d2oflux.analysis.likelihood import NumpyModel
+    from d2oflux.coherent.fit import Likelihood
+
+    mu = {"name": "mu", "type": "normfactor", "data": None}
+    signal = {"name": "s", "data": [5.0], "modifiers": [mu]}
+    background = {"name": "b", "data": [1.0], "modifiers": []}
+    parameters = [{"name": "mu", "bounds": [[0.0, 5.0]], "inits": [1.0]}]
+    ws = {
+        "channels": [{"name": "c", "samples": [signal, background]}],
+        "observations": [{"name": "c", "data": [observed]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": parameters}}],
+        "version": "1.0.0",
+    }
+    nm = NumpyModel.from_workspace(ws)
+    return Likelihood([("t", nm, nm.observed, {})], {})
+
+
+def test_coherent_fit_at_bound_is_invalid():
+    # the CEvNS (joint) fits apply the same health checks: 6 events on 1 background -> mu = 1 (analytic), healthy;
+    # no event at all -> mu runs into its lower bound 0
+    from d2oflux.coherent.fit import minimise
+
+    good = minimise(_one_bin_likelihood(6.0))
+    assert good.valid and good.problems == () and good.value("mu") == pytest.approx(1.0, abs=1e-4)
+    bad = minimise(_one_bin_likelihood(0.0))
+    assert not bad.valid
+    assert any(p.startswith("mu = ") and "lower bound 0" in p for p in bad.problems)

@@ -277,6 +277,12 @@ _CODE4_AINV = np.array(
 )
 
 
+def poisson_deviance(lam: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Poisson deviance to the saturated model, ``2 sum (lam - n + n ln(n / lam))`` over the last axis."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 2.0 * np.sum(lam - n + np.where(n > 0, n * np.log(n / lam), 0.0), axis=-1)
+
+
 def _code4_coefficients(log_hi: np.ndarray, log_lo: np.ndarray) -> np.ndarray:
     """Polynomial coefficients (..., 6) of normsys code 4 for the given ln(hi), ln(lo)."""
     hi, lo = np.exp(log_hi), np.exp(log_lo)

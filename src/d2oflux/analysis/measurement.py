@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 from scipy import stats
 
 from .events import bin_event_file, with_observations
 from .fitter import fit_minuit
-from .likelihood import NumpyModel
+from .likelihood import NumpyModel, poisson_deviance
 from .model import FREE_PARAMETERS, POI, FluxModel
 from .saved import SavedModel
 
@@ -31,8 +30,7 @@ def fit_events(model: FluxModel | SavedModel, path) -> dict:
     r0 = model.exposure.nu_per_proton
     lam = nm.expected(res.values)[0]
     n = nm.observed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dev = 2 * np.sum(lam - n + np.where(n > 0, n * np.log(n / lam), 0.0))
+    dev = poisson_deviance(lam, n)
     n_free = sum(1 for p in nm.parameters if p in FREE_PARAMETERS)
     ndf = int(n.size - n_free)
     pulls = {

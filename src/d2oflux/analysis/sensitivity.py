@@ -154,11 +154,11 @@ def sensitivity(model: FluxModel, years: list[float]) -> Sensitivity:
     stat, total, signal_only = [], [], []
     impacts: dict[str, float] = {}
     for y in years:
-        nm = NumpyModel.from_workspace(scale_workspace(model.workspace, y / model.years))
-        t, s, imp = asimov_uncertainties(nm)
+        workspace = scale_workspace(model.workspace, y / model.years)
+        t, s, imp = asimov_uncertainties(NumpyModel.from_workspace(workspace))
         total.append(t)
         stat.append(s)
-        signal_only.append(signal_stat_only(scale_workspace(model.workspace, y / model.years)))
+        signal_only.append(signal_stat_only(workspace))
         if y == max(years):
             impacts = imp
     per_year = {k: v / model.years for k, v in model.events_in_window.items()}

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..beam import pot_from_beam
 from ..binning import Axis
 from ..config import StrictModel, parse_toml, read_preset_text, validate
 from ..errors import ConfigError
@@ -58,9 +59,7 @@ class ExposureConfig(StrictModel):
     def protons_on_target(self) -> float:
         if self.pot is not None:
             return self.pot
-        from ..constants import ELEMENTARY_CHARGE_C
-
-        return self.gwh * 1e9 * 3600.0 / (self.proton_energy_GeV * 1e9 * ELEMENTARY_CHARGE_C)
+        return pot_from_beam(1e3 * self.gwh, 3600.0, self.proton_energy_GeV)  # 1 GWh = 1000 MW for one hour
 
 
 class TimingConfig(StrictModel):
@@ -389,11 +388,15 @@ def _rebin_1d(src_edges: np.ndarray, values: np.ndarray, dst_edges: np.ndarray) 
     return np.diff(np.interp(dst_edges, src_edges, cum))
 
 
+def _fine_time_grid(edges_us: np.ndarray) -> np.ndarray:
+    """20 uniform sub-bins per time bin over the whole range, plus the bin edges [us]."""
+    fine = np.linspace(edges_us[0], edges_us[-1], 20 * (edges_us.size - 1) + 1)
+    return np.unique(np.concatenate([fine, edges_us]))
+
+
 def _time_acceptance_weights(edges_us: np.ndarray, chain: ResponseChain) -> np.ndarray:
     """Integral of the time acceptance over each time bin [us] (20 sub-bins per bin, midpoint rule)."""
-    n = edges_us.size - 1
-    fine = np.linspace(edges_us[0], edges_us[-1], 20 * n + 1)
-    fine = np.unique(np.concatenate([fine, edges_us]))
+    fine = _fine_time_grid(edges_us)
     dens = np.diff(fine) * chain.time_bin_acceptance(fine)
     return _rebin_1d(fine, dens, edges_us)
 
@@ -415,9 +418,7 @@ def _background(b: BackgroundConfig, resolve, axis_names, edges, chain: Response
                 total = values.sum() if b.normalise_over == "file" else _rebin_1d(src_edges, values, edges[a]).sum()
                 values = values / total
             if a == "time" and b.apply_time_acceptance:
-                fine = np.unique(
-                    np.concatenate([np.linspace(edges[a][0], edges[a][-1], 20 * (edges[a].size - 1) + 1), edges[a]])
-                )
+                fine = _fine_time_grid(edges[a])
                 proj = _rebin_1d(fine, _rebin_1d(src_edges, values, fine) * chain.time_bin_acceptance(fine), edges[a])
             else:
                 proj = _rebin_1d(src_edges, values, edges[a])

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from ..analysis.likelihood import NumpyModel
+from ..analysis.fitter import fit_problems
+from ..analysis.likelihood import NumpyModel, poisson_deviance
 from ..errors import ConfigError
 from .dataset import Dataset
 from .predict import predict_cevns
@@ -233,13 +234,18 @@ class Likelihood:
 
 @dataclass
 class FitResult:
-    """Best fit of a :class:`Likelihood`: values, covariance, minimum, validity."""
+    """Best fit of a :class:`Likelihood`: values, covariance, minimum, validity.
+
+    ``valid`` is true only when ``problems`` is empty (:func:`d2oflux.analysis.fitter.fit_problems`: minimiser
+    failure, a free parameter at a bound, a covariance that is not positive definite).
+    """
 
     parameters: list[str]
     values: np.ndarray
     covariance: np.ndarray
     nll: float
     valid: bool
+    problems: tuple[str, ...] = ()
 
     @property
     def errors(self) -> np.ndarray:
@@ -279,7 +285,9 @@ def minimise(lik: Likelihood, fixed: dict[str, float] | None = None) -> FitResul
         cov = np.linalg.pinv(H)
     cov[fixed_mask, :] = 0.0
     cov[:, fixed_mask] = 0.0
-    return FitResult(list(lik.parameters), x, cov, float(m.fval), bool(m.valid))
+    errors = np.sqrt(np.clip(np.diag(cov), 0, None))
+    problems = fit_problems(list(lik.parameters), x, errors, cov, lik.lower, lik.upper, fixed_mask, bool(m.valid))
+    return FitResult(list(lik.parameters), x, cov, float(m.fval), not problems, problems)
 
 
 def sample_counts(model: DatasetModel, x_local: np.ndarray) -> dict[str, float]:
@@ -319,11 +327,11 @@ def goodness_of_fit(lik: Likelihood, res: FitResult, n_toys: int = 2000, seed: i
     """
     lam = np.concatenate([t.model.expected(res.values[t.index][None])[0] for t in lik.terms])
     n = np.concatenate([t.data for t in lik.terms])
-    dev = _deviance(lam, n)
+    dev = poisson_deviance(lam, n)
     ndf = max(n.size - lik.free_parameter_count(), 1)
     rng = np.random.default_rng(seed)
     toys = rng.poisson(lam, size=(n_toys, lam.size))
-    p_toys = float(np.mean(_deviance(lam, toys) >= dev))
+    p_toys = float(np.mean(poisson_deviance(lam, toys) >= dev))
     return {
         "deviance": float(dev),
         "ndf": ndf,
@@ -331,9 +339,3 @@ def goodness_of_fit(lik: Likelihood, res: FitResult, n_toys: int = 2000, seed: i
         "p_value_toys": p_toys,
         "n_toys": n_toys,
     }
-
-
-def _deviance(lam: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """2 sum (lam - n + n ln(n / lam)) over the last axis."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 2.0 * np.sum(lam - n + np.where(n > 0, n * np.log(n / lam), 0.0), axis=-1)

@@ -36,11 +36,8 @@ SHARED = (FLUX, "pot", "xsec_nue_o16_cc", "o16_model")
 
 
 def _dataset_rename(model: DatasetModel, n_datasets: int) -> dict[str, str]:
-    rename = {}
-    for p in model.numpy_model.parameters:
-        if p == POI and n_datasets > 1:
-            rename[p] = model.parameter(POI)
-    return rename
+    """Several data sets each keep their own CEvNS cross section (``<dataset>/cevns_xsec``)."""
+    return {POI: model.parameter(POI)} if n_datasets > 1 else {}
 
 
 def build_likelihood(
@@ -104,6 +101,7 @@ def summarise(models: list[DatasetModel], lik: Likelihood, res: FitResult) -> di
         "predicted_events": predicted,
         "goodness_of_fit": goodness_of_fit(lik, res),
         "valid": res.valid,
+        "problems": list(res.problems),
         "published": published,
     }
 
@@ -133,9 +131,7 @@ def fit_datasets(
 
 def fit_table(result: dict) -> str:
     """A readable summary of :func:`fit_datasets`."""
-    lines = [
-        f"data set {result['dataset']}" + ("" if result["valid"] else "   WARNING: MINUIT reports an invalid minimum")
-    ]
+    lines = [f"data set {result['dataset']}"]
     lines.append(f"{'group':<34}{'predicted':>11}{'fitted':>11}{'+-':>8}")
     for g, v in result["fitted_events"].items():
         lines.append(f"{g:<34}{result['predicted_events'][g]:>11.1f}{v['value']:>11.1f}{v['error']:>8.1f}")
@@ -156,6 +152,8 @@ def fit_table(result: dict) -> str:
         f"goodness of fit (saturated model): deviance {q['deviance']:.1f} for {q['ndf']} degrees of freedom, "
         f"p = {q['p_value']:.3f} (chi2), {q['p_value_toys']:.3f} ({q['n_toys']} toys)"
     )
+    if not result["valid"]:
+        lines.append("FIT INVALID: " + "; ".join(result["problems"]))
     if "plot" in result:
         lines.append(f"figure: {result['plot']}")
     return "\n".join(lines)

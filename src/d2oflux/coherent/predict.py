@@ -27,11 +27,13 @@ from ..source import PIDAR_FLAVOURS
 from ..spectra import spectrum_nodes
 from ..timing import TimingModel
 from ..xsec.cevns import CEvNSCrossSection
-from .dataset import Dataset
+from .dataset import Dataset, _cell_widths
 from .response import ResponseChain, subdivide
 
 #: Number of recoil-energy bins from 0 to the largest recoil energy of the data set's nuclei.
 N_RECOIL_BINS = 300
+#: Longest step [us] of the arrival-time integration (5 ns; the POT pulse is 150 ns wide).
+TIME_STEP_US = 0.005
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,14 @@ def time_fractions(ds: Dataset, chain: ResponseChain, flavour: str, pot_mean_shi
         pot_mean_ns=1e3 * (t_cfg.pot_mean_us + pot_mean_shift_us), pot_sigma_ns=1e3 * t_cfg.pot_sigma_us
     )
     edges = ds.edges["time"]
-    n_sub = max(1, int(np.ceil(np.max(np.diff(edges)) / 0.005)))
-    fine = subdivide(edges, n_sub)
+    fine = fine_time_edges(edges)
     frac = timing.bin_fractions(flavour, fine * 1e3) * chain.time_bin_acceptance(fine)
-    return frac.reshape(edges.size - 1, n_sub).sum(axis=1)
+    return frac.reshape(edges.size - 1, -1).sum(axis=1)
+
+
+def fine_time_edges(edges_us: np.ndarray) -> np.ndarray:
+    """Every time bin split into equal steps of at most :data:`TIME_STEP_US` (the integration grid)."""
+    return subdivide(edges_us, max(1, int(np.ceil(np.max(np.diff(edges_us)) / TIME_STEP_US))))
 
 
 def predict_cevns(ds: Dataset, chain: ResponseChain | None = None, form_factor: str | None = None) -> np.ndarray:
@@ -126,25 +132,17 @@ def _predict_from_flux_table(ds: Dataset, chain: ResponseChain, form_factor, rec
     t_edges = ds.edges["time"]
     t_cells = table.times_us
     # each table time cell spread flat over its width, mapped onto the data set's time bins with the acceptance
-    widths = _widths(t_cells)
+    widths = _cell_widths(t_cells)
     lo, hi = t_cells - 0.5 * widths, t_cells + 0.5 * widths
-    fine = subdivide(t_edges, max(1, int(np.ceil(np.max(np.diff(t_edges)) / 0.005))))
+    fine = fine_time_edges(t_edges)
     acc = chain.time_bin_acceptance(fine)
     fine_lo, fine_hi = fine[:-1], fine[1:]
     overlap = np.clip(np.minimum(hi[:, None], fine_hi[None, :]) - np.maximum(lo[:, None], fine_lo[None, :]), 0, None)
     to_fine = overlap / widths[:, None] * acc[None, :]  # (n_cells, n_fine)
-    n_sub = (fine.size - 1) // (t_edges.size - 1)
-    to_bins = to_fine.reshape(t_cells.size, t_edges.size - 1, n_sub).sum(axis=2)  # (n_cells, n_t)
+    to_bins = to_fine.reshape(t_cells.size, t_edges.size - 1, -1).sum(axis=2)  # (n_cells, n_t)
     out = np.zeros((ds.edges["energy"].size - 1, t_edges.size - 1))
     for f in table.density:
         w = table.cell_weights(f)  # (n_E, n_cells)
         recoils_by_time = (w @ to_bins).T @ per_nu  # (n_t, n_T)
         out += fluence * (recoils_by_time @ M).T
     return out
-
-
-def _widths(x: np.ndarray) -> np.ndarray:
-    if x.size == 1:
-        return np.ones(1)
-    mid = 0.5 * (x[1:] + x[:-1])
-    return np.diff(np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]]))
