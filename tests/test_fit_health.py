@@ -160,3 +160,16 @@ def test_coherent_fit_at_bound_is_invalid():
     bad = minimise(_one_bin_likelihood(0.0))
     assert not bad.valid
     assert any(p.startswith("mu = ") and "lower bound 0" in p for p in bad.problems)
+
+
+def test_cli_dataset_fit_invalid_exits_3(monkeypatch, capsys):
+    # an invalid CEvNS fit is refused like an invalid D2O fit (exit 3 unless --allow-invalid)
+    from d2oflux.coherent import joint
+
+    bad = {"valid": False, "problems": ["flux_norm at its lower bound"]}
+    monkeypatch.setattr(joint, "fit_datasets", lambda *a, **k: bad)
+    monkeypatch.setattr(joint, "fit_table", lambda result: "table")
+    assert main(["fit", "--dataset", "coherent-lar-2020"]) == 3
+    _, err = capsys.readouterr()
+    assert "flux_norm at its lower bound" in err
+    assert main(["fit", "--dataset", "coherent-lar-2020", "--allow-invalid"]) == 0

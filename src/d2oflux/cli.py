@@ -258,14 +258,15 @@ def fit(
             if no_exposure:
                 raise ConfigError("fit: give the exposure of the D2O events with --years, --pot or --beam-history")
             d2o = _model(settings, model_file)
-        typer.echo(fit_datasets_command(dataset, data_dir, plot, as_json, d2o, events))
-        return
-    if events is None:
-        raise ConfigError("fit: give --events (D2O events) or --dataset (CEvNS data set)")
-    if no_exposure:
-        raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
-    result = fit_events(_model(settings, model_file), events)
-    typer.echo(strict_json(result) if as_json else fit_table(result))
+        text, result = fit_datasets_command(dataset, data_dir, plot, as_json, d2o, events)
+    else:
+        if events is None:
+            raise ConfigError("fit: give --events (D2O events) or --dataset (CEvNS data set)")
+        if no_exposure:
+            raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
+        result = fit_events(_model(settings, model_file), events)
+        text = strict_json(result) if as_json else fit_table(result)
+    typer.echo(text)
     if not result["valid"] and not allow_invalid:
         shown = result["problems"][:3] + (
             [f"{len(result['problems']) - 3} more"] if len(result["problems"]) > 3 else []

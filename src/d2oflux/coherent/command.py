@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, strict_json
 
 
 def fit_datasets_command(
@@ -15,21 +14,21 @@ def fit_datasets_command(
     as_json: bool,
     d2o_model=None,
     events: Path | None = None,
-) -> str:
-    """Fit one or more data sets (jointly, with the D2O events if given); return the text to print."""
+) -> tuple[str, dict]:
+    """Fit one or more data sets (jointly, with the D2O events if given): the text to print and the result."""
     from .joint import fit_datasets, fit_table
 
     d2o_data = None
     if events is not None:
         if d2o_model is None:
             raise ConfigError("--events with --dataset: the D2O model is missing")
-        from ..analysis.events import bin_events, read_events, with_observations
+        from ..analysis.events import bin_event_file, with_observations
         from ..analysis.likelihood import NumpyModel
 
-        observations, _ = bin_events(d2o_model, read_events(events), events)
+        observations, _ = bin_event_file(d2o_model, events)
         d2o_data = NumpyModel.from_workspace(with_observations(d2o_model.workspace, observations)).observed
     result = fit_datasets(datasets, data_dir=data_dir, plot=plot, d2o=d2o_model, d2o_data=d2o_data)
-    return json.dumps(result) if as_json else fit_table(result)
+    return (strict_json(result) if as_json else fit_table(result)), result
 
 
 def propagation_for_sensitivity(
