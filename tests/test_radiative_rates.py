@@ -3,6 +3,11 @@
 Second method: the NSAPMGK table times the KRV factor averaged over the electron spectrum, folded with the
 Michel nu_e spectrum by our own trapezoid quadrature on a fine grid, times the deuteron count and fluence
 computed from first principles here -- not through the rate engine's nodes or caches.
+
+What this does not check: the KRV factor itself (``krv_radiative_factor``) and the electron spectrum are the
+code's own, so a wrong constant in the factor would pass. The factor's expression is the one the GENIE
+generator codes citing KRV (see ``d2oflux.xsec.deuteron``); a published table of KRV's correction for the
+deuteron would make this independent.
 """
 
 from __future__ import annotations
