@@ -11,9 +11,11 @@ fraction is split among d, H and O in proportion to their macroscopic absorption
 Boundary: the flux vanishes at the extrapolated surface, a distance ``d = 2 D (1 + a)/(1 - a)`` outside
 the physical one (Marshak condition with a returning fraction ``a``, the albedo of what surrounds the
 D2O). Bare D2O (vacuum, ``a = 0``): ``d = 2 D``. D2O inside a thick layer of light water or acrylic:
-``a = (1 - 2 D_w / L_w) / (1 + 2 D_w / L_w) = 0.80``, the infinite-slab albedo of water (Lamarsh &
-Baratta, *Introduction to Nuclear Engineering*, 3rd ed., section 5.x; exact for a layer >> L_w = 2.85 cm,
-the 10 cm of d2o-module1 qualify). Neutrons that leave the D2O into water are captured there on H
+``a = (1 - 2 D_w / L_w) / (1 + 2 D_w / L_w) = 0.80``, the diffusion-theory albedo of a non-multiplying
+half-space of water (derived, not quoted: in the water the flux falls as ``exp(-x / L_w)``, and the Marshak
+partial currents ``J(+/-) = phi / 4 -/+ (D_w / 2) dphi/dx`` give ``a = J(-) / J(+)``; ``D_w`` and ``L_w`` from
+Lamarsh & Baratta, Table 5.2). Valid for a layer >> L_w = 2.85 cm; the 10 cm of d2o-module1 qualify.
+Neutrons that leave the D2O into water are captured there on H
 (2.2 MeV gamma, below any threshold): counted as "escape" from the D2O.
 
 Inputs and their sources
