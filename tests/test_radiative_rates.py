@@ -7,7 +7,12 @@ computed from first principles here -- not through the rate engine's nodes or ca
 What this does not check: the KRV factor itself (``krv_radiative_factor``) and the electron spectrum are the
 code's own, so a wrong constant in the factor would pass. The factor's expression is the one the GENIE
 generator codes citing KRV (see ``d2oflux.xsec.deuteron``); a published table of KRV's correction for the
-deuteron would make this independent.
+deuteron would make this independent. No such table (KRV PRC 65, 055501 and PRC 67, 035502; Fukugita &
+Kubota hep-ph/0509123) could be read when this was last checked, so there is no published-number test yet.
+The constants were compared by hand with two other public transcriptions of KRV's simple formula: GENIE's
+quasi-elastic cross-section code (6.0, 3/2, 1.2, exponent 1.5; same as ours) and the SNEWS2/sntools IBD
+channel, which cites Strumia & Vissani (astro-ph/0302055) eq. (14) with 6.00352 instead of 6.00 (a relative
+difference of 8e-6 in the factor).
 """
 
 from __future__ import annotations
