@@ -306,13 +306,80 @@ def test_signal_during_generate(tmp_path, fmt, signum):
     check_interrupted(interrupt(args, tmp_path, signum), tmp_path, final, signum)
 
 
+#: ``python -c`` program: ``d2oflux ARGS`` (argv[2:]) whose report -o, once every file is staged in its temporary
+#: folder, writes the staging folder's path into the file argv[1] and waits there (up to 10 min) before moving
+#: anything into place. The test's signal thus lands in the middle of the write, whatever the machine's load
+#: (sending it after the temporary folder appeared and a fixed sleep raced the end of the run).
+PAUSE_BEFORE_COMMIT = """
+import contextlib, sys, time
+from pathlib import Path
+from d2oflux import outputs
+from d2oflux.cli import main
+
+atomic_folder = outputs.atomic_folder
+
+@contextlib.contextmanager
+def paused_atomic_folder(*args, **kwargs):
+    with atomic_folder(*args, **kwargs) as stage:
+        yield stage
+        Path(sys.argv[1]).write_text(str(stage))
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+
+outputs.atomic_folder = paused_atomic_folder
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def interrupt_staged_report(args, folder: Path, marker: Path, signum) -> subprocess.CompletedProcess:
+    """Run ``d2oflux ARGS`` in ``folder``, send ``signum`` once its report is staged, return the run."""
+    env = dict(os.environ, PYTHONPATH=SRC_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-c", PAUSE_BEFORE_COMMIT, str(marker), *args]
+    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.monotonic()
+        while not marker.is_file() or not marker.read_text():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - t0 < 600, "the report was not staged within 10 minutes"
+            time.sleep(0.05)
+        stage = folder / marker.read_text()  # relative to the run's folder, or absolute
+        # the signal lands mid-write: the complete report is staged, nothing is in place yet
+        assert stage.name.startswith(TEMP_PREFIX) and {"report.html", "summary.json"} <= set(names(stage))
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_signal_during_report(tmp_path, signum):
-    # without the optical model and the COHERENT releases (a missing --data-dir: no download), so that the
-    # report reaches its temporary folder within wait_for_temporary's timeout
-    result = interrupt(("report", "--no-optics", "--data-dir", "no-releases", "-o", "rep"), tmp_path, signum)
-    check_interrupted(result, tmp_path, "rep", signum)
+    # without the optical model and the COHERENT releases (a missing --data-dir: no download), to be quick
+    folder = tmp_path / "work"
+    folder.mkdir()
+    args = ("report", "--no-optics", "--data-dir", "no-releases", "-o", "rep")
+    result = interrupt_staged_report(args, folder, tmp_path / "staged", signum)
+    check_interrupted(result, folder, "rep", signum)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_signal_during_report_keeps_the_earlier_report(tmp_path, signum):
+    folder = tmp_path / "work"
+    (folder / "rep").mkdir(parents=True)
+    with atomic_folder(folder / "rep") as stage:  # an earlier report: a page and the manifest
+        (stage / "report.html").write_text("<html>earlier</html>")
+    before = {n: (folder / "rep" / n).read_bytes() for n in names(folder / "rep")}
+    args = ("report", "--no-optics", "--data-dir", "no-releases", "-o", "rep")
+    result = interrupt_staged_report(args, folder, tmp_path / "staged", signum)
+    assert result.returncode == EXIT[signum], result.stderr
+    assert "Traceback" not in result.stderr
+    assert names(folder) == ["rep"]
+    assert {n: (folder / "rep" / n).read_bytes() for n in names(folder / "rep")} == before
 
 
 # ------------------------------------------------------------------------------------------------

@@ -10,11 +10,13 @@ A reaction is registered once, by the module of its cross section (``xsec/<famil
   (its kinematics are registered by name in :mod:`d2oflux.generate.kinematics`).
 
 Cross-section objects are immutable, so each :class:`Channel` caches the objects it has built
-(``Channel.cross_section``); the cache belongs to the channel and goes away with it.
+(``Channel.cross_section``, at most :data:`CHANNEL_CACHE_SIZE`, least recently used dropped first); the cache
+belongs to the channel and goes away with it.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,6 +33,11 @@ PLOT_GROUPS: tuple[str, ...] = (
     "inverse beta decay on hydrogen",
     "CEvNS",
 )
+
+#: Most cross-section objects one :class:`Channel` keeps. A run needs one per flavour and option set; a scan
+#: over detector designs passes each design's own options (e.g. its neutron-capture probability), which would
+#: otherwise pile up one object per design. Dropping one changes no result: it is rebuilt when asked again.
+CHANNEL_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Channel:
     plot_group: str = "other"
     o16_model_dependent: bool = False
     run_options: tuple[str, ...] = ()
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _cache: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.flavours if f not in SUPPORTED_FLAVOURS]
@@ -94,7 +101,8 @@ class Channel:
     def cross_section(self, flavour: str, o16_model: str = "kolbe", **options: Any) -> CrossSection:
         """The cross section of ``flavour`` (cached per flavour, model and hashable options).
 
-        Objects built with unhashable option values are built fresh each call.
+        The cache keeps the :data:`CHANNEL_CACHE_SIZE` most recently used objects. Objects built with
+        unhashable option values are built fresh each call.
         """
         try:
             model_key = o16_model if self.o16_model_dependent else None
@@ -102,9 +110,13 @@ class Channel:
             hash(key)
         except TypeError:
             return self.factory(flavour, o16_model, **options)
-        if key not in self._cache:
-            self._cache[key] = self.factory(flavour, o16_model, **options)
-        return self._cache[key]
+        xs = self._cache.pop(key, None)
+        if xs is None:
+            xs = self.factory(flavour, o16_model, **options)
+        self._cache[key] = xs  # the most recently used last
+        while len(self._cache) > CHANNEL_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return xs
 
 
 _REGISTRY: dict[str, Channel] = {}
