@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,15 @@ def test_csv_reader(tmp_path):
     p.write_text("E_MeV,sigma_cm2\n10,abc\n")
     with pytest.raises(ValueError, match="user.csv: line 2, field sigma_cm2: 'abc' is not a number"):
         read_csv_xsec(p)
+
+
+def test_bare_snowglobes_name_is_the_packaged_table_even_with_a_namesake_in_the_working_folder(tmp_path, monkeypatch):
+    """A file called like a packaged table in the working folder must not replace it silently (the rate
+    cache keys the packaged tables, not the working folder); a path with a folder part is the user's file."""
+    packaged = snowglobes_path("xs_nue_d.dat")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "xs_nue_d.dat").write_text("garbage\n")
+    assert snowglobes_path("xs_nue_d.dat") == packaged
+    assert snowglobes_path("./xs_nue_d.dat") == Path("xs_nue_d.dat")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        snowglobes_path(str(tmp_path / "missing" / "xs_nue_d.dat"))

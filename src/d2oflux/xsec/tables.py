@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -255,21 +256,32 @@ class TableBackedCrossSection(CrossSection):
 # readers
 # ------------------------------------------------------------------------------------------------
 def snowglobes_path(name_or_path: str | Path) -> Path:
-    """Resolve a SNOwGLoBES cross-section file: an existing path, else a file name inside the installed
-    ``snowglobes_data`` package (``snowglobes_data/xscns/<name>``), found at run time."""
+    """Resolve a SNOwGLoBES cross-section file.
+
+    A bare file name (no folder part, e.g. ``"xs_nue_O16.dat"``) is looked up in the installed
+    ``snowglobes_data`` package (``snowglobes_data/xscns/<name>``) first, so that a file of the same name in
+    the working folder cannot silently replace a packaged table; a name the package does not have, or a
+    path with a folder part (``"./my_xs.dat"``, ``Path`` objects), is a user file.
+    """
+    text = str(name_or_path)
     p = Path(name_or_path)
-    if p.is_file():
+    if not (isinstance(name_or_path, str) and "/" not in text and os.sep not in text):
+        if not p.is_file():
+            raise FileNotFoundError(f"{name_or_path}: no such file")
         return p
     try:
-        base = resources.files("snowglobes_data") / "xscns" / p.name
-    except ModuleNotFoundError as exc:  # pragma: no cover - dependency is declared in pyproject
+        packaged = Path(str(resources.files("snowglobes_data") / "xscns" / text))
+    except ModuleNotFoundError:  # pragma: no cover - dependency is declared in pyproject
+        packaged = None
+    if packaged is not None and packaged.is_file():
+        return packaged
+    if p.is_file():
+        return p
+    if packaged is None:  # pragma: no cover
         raise FileNotFoundError(
             f"{name_or_path}: not a file, and the package snowglobes_data (PyPI snowglobes-data) is not installed"
-        ) from exc
-    path = Path(str(base))
-    if not path.is_file():
-        raise FileNotFoundError(f"{name_or_path}: no such file, nor in snowglobes_data/xscns/")
-    return path
+        )
+    raise FileNotFoundError(f"{name_or_path}: no such file, nor in snowglobes_data/xscns/")
 
 
 def read_snowglobes_xsec(name_or_path: str | Path, flavour: str) -> tuple[np.ndarray, np.ndarray]:
