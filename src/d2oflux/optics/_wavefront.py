@@ -70,6 +70,8 @@ MAX_STEPS = 2000
 LINER, PMT_BODY, PMT0 = 3, 4, 10
 GRID_SLOTS = 4  # candidate discs listed per grid cell
 MAX_PLANES = 4  # PMT planes (distinct heights of photocathode discs) the vectorised pass tests
+ROWS = 28  # per-lane rows: 11 float, 4 integer, PROPS optical properties, 4 random-state words
+PROPS = 9  # optical properties copied into each lane (see resolve_pass)
 
 
 # --- random numbers -----------------------------------------------------------------------------
@@ -241,15 +243,18 @@ def surfaces_pass(n, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, cod
 
 
 @nb.njit(nogil=True, **JIT)
-def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code):
+def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo):
     """For flagged lanes: the PMT disc reached on a plane before ``tb`` (``code`` 10 + PMT index, or 4 if
     the disc is hit from behind, which its body absorbs). ``planes`` rows: ``[z, x0, y0, 1/cell]``;
     ``grid[plane, iy, ix, :]`` the candidate disc rows of a cell (-1: none); ``discs`` rows
-    ``[x, y, facing, radius^2, PMT index]``."""
+    ``[x, y, facing, radius^2, PMT index]``; ``todo`` scratch space for ``n`` lane indices."""
     ncell = grid.shape[1]
-    for i in range(n):
-        if not flag[i]:
-            continue
+    k = 0
+    for i in range(n):  # the flagged lanes, listed without a branch (a branch per lane mispredicts often)
+        todo[k] = i
+        k += flag[i]
+    for q in range(k):
+        i = todo[q]
         izd = ONE / dz[i]  # as in surfaces_pass: a disc on the liner's plane ties with it exactly
         uz = dz[i]
         t = tb[i]
@@ -280,77 +285,82 @@ def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code):
         tb[i] = t
 
 
-@nb.njit(nogil=True, **JIT)
-def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
-    """Move each live lane to its interaction or surface and apply what happens there (see the module doc).
-
-    ``props`` rows 0-2: the lane's refractive index in volumes 0-2, rows 3-5 its attenuation coefficient
-    [1/cm], rows 6-8 the probability that an interaction is an absorption (per-lane copies made when the
-    photon enters the batch: table look-ups here would stop LLVM from vectorising the loop)."""
+@nb.njit(inline="always", **JIT)
+def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
+    """The loop of :func:`resolve_pass`, inlined with ``diffuse`` a constant (no branch in the loop)."""
     r_side, r_top, r_bot = refl[0], refl[1], refl[2]
+    # 1/r rescales a reflecting u1 < r to a fresh uniform (0 for a black wall, which reflects nothing)
+    ir_side = ONE / r_side if r_side > ZERO else ZERO
+    ir_top = ONE / r_top if r_top > ZERO else ZERO
+    ir_bot = ONE / r_bot if r_bot > ZERO else ZERO
     for i in range(n):
         live = res[i] == ALIVE
         v = vol[i]
-        e0, e1, e2 = props[0, i], props[1, i], props[2, i]
-        q0, q1, q2 = props[3, i], props[4, i], props[5, i]
-        p0, p1, p2 = props[6, i], props[7, i], props[8, i]
-        mu = q0 if v == 0 else (q1 if v == 1 else q2)
-        pabs = p0 if v == 0 else (p1 if v == 1 else p2)
         t = tb[i]
         c = code[i]
+        cd = min(c, 2)
+        # (every row loaded, then selected: a conditional load would stop the vectorisation)
+        e0, e1, e2 = props[0, i], props[1, i], props[2, i]
+        m0, m1, m2 = props[3, i], props[4, i], props[5, i]
+        p0, p1, p2 = props[6, i], props[7, i], props[8, i]
+        n1 = e0 if v == 0 else (e1 if v == 1 else e2)
+        n2 = e0 if cd == 0 else (e1 if cd == 1 else e2)
+        mu = m0 if v == 0 else (m1 if v == 1 else m2)
+        pabs = p0 if v == 0 else (p1 if v == 1 else p2)
         w0, w1, w2, w3 = rng[0, i], rng[1, i], rng[2, i], rng[3, i]
         r1, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
-        r2, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
-        r3, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
         u1 = to_unit(r1)
-        u2 = to_unit(r2)
-        u3 = to_unit(r3)
         ux, uy, uz = dx[i], dy[i], dz[i]
         mx, my, mz = nx[i], ny[i], nz[i]
         tu = tau[i]
         inter = tu < t * mu
         s = tu / mu if inter else t
-        # surfaces: liner (Lambertian or specular), dielectric interface (Fresnel)
         dn = ux * mx + uy * my + uz * mz
         on_side = mz == ZERO
+        # liner: reflected if u1 < r, then Lambertian (Malley's method: a uniform point of the unit disc
+        # lifted onto the hemisphere; u1 / r is uniform on (0, 1) given u1 < r) or specular
         r = r_side if on_side else (r_top if mz > ZERO else r_bot)
-        q = u2
-        cz = math.sqrt(ONE - q)
-        rad = math.sqrt(q)
-        cs, sn = cos_sin_2pi(u3)
-        la = rad * cs
-        lb = rad * sn
-        ldx = (-cz * mx - la * my) if on_side else la
-        ldy = (-cz * my + la * mx) if on_side else lb
-        ldz = lb if on_side else -cz * mz
-        sdx = ux - TWO * dn * mx
-        sdy = uy - TWO * dn * my
-        sdz = uz - TWO * dn * mz
-        rdx = ldx if diffuse else sdx
-        rdy = ldy if diffuse else sdy
-        rdz = ldz if diffuse else sdz
-        cd = min(c, 2)
-        n1 = e0 if v == 0 else (e1 if v == 1 else e2)
-        n2 = e0 if cd == 0 else (e1 if cd == 1 else e2)
+        if diffuse:
+            r2, w0, w1, w2, w3 = xoshiro_next(w0, w1, w2, w3)
+            ir = ir_side if on_side else (ir_top if mz > ZERO else ir_bot)
+            q = min(u1 * ir, ONE)
+            cz = math.sqrt(ONE - q)
+            rad = math.sqrt(q)
+            cs, sn = cos_sin_2pi(to_unit(r2))
+            la = rad * cs
+            lb = rad * sn
+            rdx = (-cz * mx - la * my) if on_side else la
+            rdy = (-cz * my + la * mx) if on_side else lb
+            rdz = lb if on_side else -cz * mz
+        else:
+            rdx = ux - TWO * dn * mx
+            rdy = uy - TWO * dn * my
+            rdz = uz - TWO * dn * mz
+        # dielectric interface: Fresnel (unpolarised) and Snell, without divisions. With g = n2 cos(t) =
+        # sqrt(n2^2 - n1^2 sin^2(i)), written (n2 - n1)(n2 + n1) + (n1 cos i)^2 so that no digits cancel near
+        # the critical angle: R_s = ((A - B) / (A + B))^2 and R_p = ((C - D) / (C + D))^2 with A = n1 cos i,
+        # B = g, C = n1 g, D = n2^2 cos i (both of R_p's terms scaled by n2); u1 < R compared as
+        # u1 * (2 (A+B)^2 (C+D)^2) < (A-B)^2 (C+D)^2 + (C-D)^2 (A+B)^2.
         flip = dn > ZERO
         cosi = dn if flip else -dn
         ox = -mx if flip else mx
         oy = -my if flip else my
         oz = -mz if flip else mz
-        eta = n1 / n2
-        sin2t = eta * eta * (ONE - cosi * cosi)
-        tir = sin2t >= ONE
-        cost = math.sqrt(max(ONE - sin2t, ZERO))
         A = n1 * cosi
-        B = n2 * cost
-        C = n1 * cost
-        D = n2 * cosi
+        g2 = (n2 - n1) * (n2 + n1) + A * A
+        tir = g2 <= ZERO
+        B = math.sqrt(max(g2, ZERO))
+        C = n1 * B
+        D = n2 * n2 * cosi
         ab = A + B
         cd2 = C + D
-        R = ((A - B) * (A - B) * cd2 * cd2 + (C - D) * (C - D) * ab * ab) / (TWO * ab * ab * cd2 * cd2)
-        R = ONE if tir else R
-        reflect = u1 < R
-        k = eta * cosi - cost
+        ab2 = ab * ab
+        cd22 = cd2 * cd2
+        num = (A - B) * (A - B) * cd22 + (C - D) * (C - D) * ab2
+        reflect = (u1 * (TWO * ab2 * cd22) < num) | tir
+        in2 = ONE / n2
+        eta = n1 * in2
+        k = (A - B) * in2  # eta cos(i) - cos(t)
         fdx = ux + TWO * cosi * ox if reflect else eta * ux + k * ox
         fdy = uy + TWO * cosi * oy if reflect else eta * uy + k * oy
         fdz = uz + TWO * cosi * oz if reflect else eta * uz + k * oz
@@ -388,6 +398,22 @@ def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, n
         vol[i] = c if (moved and is_diel and not reflect) else v
 
 
+@nb.njit(nogil=True, **JIT)
+def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
+    """Move each live lane to its interaction or surface and apply what happens there (see the module doc).
+
+    ``props`` rows (``PROPS`` of them; per-lane copies made when the photon enters the batch: table
+    look-ups here would stop LLVM from vectorising the loop), three each, for volumes 0-2: the refractive
+    index n, 1/n, the attenuation coefficient mu [1/cm], 1/mu [cm], the probability that an interaction
+    is an absorption. ``diffuse``: Lambertian liner (else specular); the loop is compiled once for each
+    value, so that it has no branch on it.
+    """
+    if diffuse:
+        resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, True)
+    else:
+        resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, False)
+
+
 @nb.njit(**JIT)
 def rayleigh_scatter(i, dx, dy, dz, tau, rng):
     """Lane ``i`` Rayleigh-scatters: a new direction (``1 + cos^2`` around the old one), a new optical depth."""
@@ -416,23 +442,41 @@ def rayleigh_scatter(i, dx, dy, dz, tau, rng):
     tau[i] = -math.log(next_uniform(rng, i))
 
 
+@nb.njit(**JIT)
+def lane_table(optab):
+    """The rows a lane copies (see :func:`resolve_pass`) per wavelength bin, from ``optab`` (per volume and
+    bin: n, mu [1/cm], absorption probability)."""
+    nwl = optab.shape[2]
+    out = np.empty((PROPS, nwl), np.float32)
+    for v in range(3):
+        for il in range(nwl):
+            out[v, il] = optab[v, 0, il]
+            out[3 + v, il] = optab[v, 1, il]
+            out[6 + v, il] = optab[v, 2, il]
+    return out
+
+
 @nb.njit(inline="always", **JIT)
 def load_photon(m, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl, src_vol,
-                src_key, optab):  # fmt: skip
+                src_key, lane_tab):  # fmt: skip
     """Put source photon ``j`` into lane ``m``."""
     x[m], y[m], z[m] = src_pos[j, 0], src_pos[j, 1], src_pos[j, 2]
     dx[m], dy[m], dz[m] = src_dir[j, 0], src_dir[j, 1], src_dir[j, 2]
     vol[m] = src_vol[j]
     il = src_wl[j]
-    for v in range(3):
-        props[v, m] = optab[v, 0, il]
-        props[3 + v, m] = optab[v, 1, il]
-        props[6 + v, m] = optab[v, 2, il]
+    for q in range(PROPS):
+        props[q, m] = lane_tab[q, il]
     seed_lane(rng, m, src_key[j])
     tau[m] = -math.log(next_uniform(rng, m))
     nstep[m] = 0
     ids[m] = j
     res[m] = ALIVE
+
+
+@nb.njit(inline="always", **JIT)
+def lane_row(block, k, stride, lanes):
+    """Row ``k`` (``lanes`` long) of the lane block, whose rows start ``stride`` elements apart."""
+    return block[k * stride : k * stride + lanes]
 
 
 @nb.njit(nogil=True, **JIT)
@@ -444,47 +488,59 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
     do not depend on ``lanes`` or on how the photons are split into calls.
     """
     n_src = src_pos.shape[0]
-    f32 = np.empty((11, lanes), np.float32)  # one block; its rows are the per-lane float arrays
-    x, y, z, dx, dy, dz, tau, tb, nx, ny, nz = (f32[0], f32[1], f32[2], f32[3], f32[4], f32[5], f32[6], f32[7],
-                                                f32[8], f32[9], f32[10])  # fmt: skip
-    i32 = np.empty((4, lanes), np.int32)
-    vol, code, nstep, res = i32[0], i32[1], i32[2], i32[3]
-    props = np.empty((9, lanes), np.float32)
+    # The per-lane rows, in one block. Consecutive rows start 64 bytes further into a 4 KiB page (not at
+    # the same offset, as rows of a power-of-two length would): a load then never waits on an unrelated
+    # store of the same page offset ("4K aliasing"), which cost ~7 % of the time at 2048 lanes.
+    S = (lanes + 1023) // 1024 * 1024 + 16
+    block = np.empty(ROWS * S, np.float32)
+    x, y, z = lane_row(block, 0, S, lanes), lane_row(block, 1, S, lanes), lane_row(block, 2, S, lanes)
+    dx, dy, dz = lane_row(block, 3, S, lanes), lane_row(block, 4, S, lanes), lane_row(block, 5, S, lanes)
+    tau, tb = lane_row(block, 6, S, lanes), lane_row(block, 7, S, lanes)
+    nx, ny, nz = lane_row(block, 8, S, lanes), lane_row(block, 9, S, lanes), lane_row(block, 10, S, lanes)
+    vol, code = lane_row(block, 11, S, lanes).view(np.int32), lane_row(block, 12, S, lanes).view(np.int32)
+    nstep, res = lane_row(block, 13, S, lanes).view(np.int32), lane_row(block, 14, S, lanes).view(np.int32)
+    props = block[15 * S : (15 + PROPS) * S].reshape(PROPS, S)
+    rng = block[(15 + PROPS) * S : (19 + PROPS) * S].view(np.uint32).reshape(4, S)
+    lane_tab = lane_table(optab)
     flag = np.empty(lanes, np.bool_)
     ids = np.empty(lanes, np.int64)
-    rng = np.empty((4, lanes), np.uint32)
     m = min(lanes, n_src)
     for j in range(m):
         load_photon(j, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl,
-                    src_vol, src_key, optab)  # fmt: skip
+                    src_vol, src_key, lane_tab)  # fmt: skip
+    todo = np.empty(lanes, np.int64)
     nxt = m
     live = m
+    empty = 0  # lanes without a photon (only once the source is exhausted)
     has_pmts = planes.shape[0] > 0
     while live > 0:
         surfaces_pass(m, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, code, flag)
         if has_pmts:
-            pmt_pass(m, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code)
+            pmt_pass(m, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo)
         resolve_pass(m, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse)
-        # finished lanes: record, and take the next source photon in place; Rayleigh scatterings
-        live = 0
+        # finished lanes: record, and take the next source photon in place; Rayleigh scatterings. The lanes
+        # to visit are listed first, without a branch per lane.
+        k = 0
         for i in range(m):
+            todo[k] = i
+            k += res[i] != ALIVE
+        for q in range(k):
+            i = todo[q]
             r = res[i]
-            if r == ALIVE:
-                live += 1
-            elif r == RAYLEIGH:
+            if r == RAYLEIGH:
                 rayleigh_scatter(i, dx, dy, dz, tau, rng)
                 res[i] = ALIVE
-                live += 1
             elif r != EMPTY:
                 out[ids[i]] = r
                 out_steps[ids[i]] = nstep[i]
                 if nxt < n_src:
                     load_photon(i, nxt, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos,
-                                src_dir, src_wl, src_vol, src_key, optab)  # fmt: skip
+                                src_dir, src_wl, src_vol, src_key, lane_tab)  # fmt: skip
                     nxt += 1
-                    live += 1
                 else:
                     res[i] = EMPTY
+                    empty += 1
+        live = m - empty
         if nxt >= n_src and 0 < live <= m // 2:  # the tail: pack the live lanes to the front
             k = 0
             for i in range(m):
@@ -494,9 +550,10 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
                     x[k], y[k], z[k] = x[i], y[i], z[i]
                     dx[k], dy[k], dz[k] = dx[i], dy[i], dz[i]
                     tau[k], vol[k], nstep[k], ids[k], res[k] = tau[i], vol[i], nstep[i], ids[i], ALIVE
-                    for q in range(9):
+                    for q in range(PROPS):
                         props[q, k] = props[q, i]
                     for q in range(4):
                         rng[q, k] = rng[q, i]
                 k += 1
             m = k
+            empty = 0
