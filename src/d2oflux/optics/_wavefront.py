@@ -10,21 +10,33 @@ A batch of photon "lanes" advances one step at a time. Each step is three passes
    plane (a per-plane grid of cells lists the few discs that can contain a point of the cell);
 3. :func:`resolve_pass` (vectorised): absorption or Rayleigh scattering before the surface (optical depth
    carried across interfaces, as in the scalar kernel), else the surface: Fresnel reflection or Snell
-   refraction, liner reflection (Lambertian by Malley's method or specular) or absorption, a PMT hit.
+   refraction, liner reflection (Lambertian by Malley's method or specular) or absorption, a PMT hit. Its
+   loop is compiled once per liner kind, so that it carries no branch on it, and the Fresnel test
+   (:func:`fresnel`) needs no division.
 
 Rare work runs scalar afterwards (:func:`rayleigh_scatter`: the ``1 + cos^2`` direction and a fresh
-optical depth), and a finished lane takes the next photon in place (:func:`load_photon`). Every branch of the
-physics is computed for every lane and the lane's own outcome selected, which is what lets LLVM vectorise
-the loops (8 single-precision lanes per AVX2 instruction).
+optical depth), and a finished lane takes the next photon in place (:func:`load_photon`); the lanes to visit
+are listed without a branch per lane. Every branch of the physics is computed for every lane and the lane's
+own outcome selected, which is what lets LLVM vectorise the loops (8 single-precision lanes per AVX2
+instruction). The lane arrays are rows of one block whose rows start 64 bytes apart modulo 4 KiB, so that
+no load waits on an unrelated store to the same page offset.
 
 Random numbers: each photon has its own xoshiro128+ stream (Blackman & Vigna 2018; floats from the top 24
 bits), seeded by SplitMix64 (Steele, Lea & Flood 2014) from a 64-bit key given with the photon, so results do
-not depend on the batch, the lanes or the threads. Each step draws three uniforms.
+not depend on the batch, the lanes or the threads. Each step draws one uniform ``u1``, which decides its
+outcome (interaction: absorption or scattering; interface: reflection; liner: reflection if ``u1 < r``);
+with a Lambertian liner a second one gives the azimuth, and the radius comes from ``u1 / r``, uniform on
+(0, 1) given a reflection (exact in distribution, 24-bit resolution divided by ``r``).
 
 Single precision is ample for the geometry (positions ~100 cm known to ~1e-5 cm; a photon leaving a surface
 ignores it within ``EPS`` = 10 um, far below the 1.27 cm walls, while a photon that does not sit on an inner
 surface, within ``ON`` = 0.5 um, enters it however near it starts) and for the optics (Fresnel and Snell to
-~1e-7). A photon is dropped after ``MAX_STEPS`` steps, interactions included, as in the scalar kernel.
+~1e-7; near the critical angle ``n2^2 cos^2 t`` is formed without cancellation, see :func:`fresnel`). What
+single precision cannot give is the incidence cosine of a direction to better than ~1e-7: of photons that
+enter the acrylic within ~1e-3 rad of grazing, a few in 1e5 then find total reflection where the scalar
+kernel transmits, stay guided and reach the step limit (5 of 2e5 photons grazing the vessel, 9 before
+the cancellation-free form; the scalar kernel none). A photon is dropped after ``MAX_STEPS`` steps,
+interactions included, as in the scalar kernel.
 ``sin``/``cos`` of the Lambertian azimuth are Taylor polynomials on [-pi/2, pi/2], exact to 4e-8.
 """
 
@@ -157,6 +169,28 @@ def cos_sin_2pi(u):
     c = ONE + r2 * (C2 + r2 * (C4 + r2 * (C6 + r2 * (C8 + r2 * (C10 + r2 * C12)))))
     c = -c if (hi or lo) else c
     return -c, -s
+
+
+@nb.njit(inline="always", **JIT)
+def fresnel(n1, n2, cosi):
+    """Unpolarised Fresnel reflectance from index ``n1`` into ``n2`` at incidence cosine ``cosi`` >= 0, as
+    ``(g2, g, num, den)``: ``g2 = n2^2 cos^2(t) = n2^2 - n1^2 sin^2(i)`` (<= 0: total internal reflection),
+    ``g = sqrt(max(g2, 0))`` and ``R = num / den`` (``den`` > 0 unless ``g2 <= 0``), without a division.
+
+    ``g2`` is formed as ``(n2 - n1)(n2 + n1) + (n1 cos i)^2``: no digits cancel near the critical angle (the
+    form ``1 - (n1/n2)^2 (1 - cos^2 i)`` loses them in single precision, turning small transmissions into
+    total reflection). With ``A = n1 cos i``, ``B = g``, ``C = n1 g``, ``D = n2^2 cos i`` (the p terms scaled by
+    n2), ``r_s = (A - B) / (A + B)``, ``r_p = (C - D) / (C + D)`` (Hecht, *Optics*, 5th ed., eqs. 4.42-4.43)
+    and ``R = (r_s^2 + r_p^2) / 2``.
+    """
+    A = n1 * cosi
+    g2 = (n2 - n1) * (n2 + n1) + A * A
+    B = math.sqrt(max(g2, ZERO))
+    C = n1 * B
+    D = n2 * n2 * cosi
+    ab2 = (A + B) * (A + B)
+    cd2 = (C + D) * (C + D)
+    return g2, B, (A - B) * (A - B) * cd2 + (C - D) * (C - D) * ab2, TWO * ab2 * cd2
 
 
 # --- the three passes of a step -----------------------------------------------------------------
@@ -336,31 +370,17 @@ def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, 
             rdx = ux - TWO * dn * mx
             rdy = uy - TWO * dn * my
             rdz = uz - TWO * dn * mz
-        # dielectric interface: Fresnel (unpolarised) and Snell, without divisions. With g = n2 cos(t) =
-        # sqrt(n2^2 - n1^2 sin^2(i)), written (n2 - n1)(n2 + n1) + (n1 cos i)^2 so that no digits cancel near
-        # the critical angle: R_s = ((A - B) / (A + B))^2 and R_p = ((C - D) / (C + D))^2 with A = n1 cos i,
-        # B = g, C = n1 g, D = n2^2 cos i (both of R_p's terms scaled by n2); u1 < R compared as
-        # u1 * (2 (A+B)^2 (C+D)^2) < (A-B)^2 (C+D)^2 + (C-D)^2 (A+B)^2.
+        # dielectric interface: Fresnel reflection (u1 < R, compared without a division) or Snell refraction
         flip = dn > ZERO
         cosi = dn if flip else -dn
         ox = -mx if flip else mx
         oy = -my if flip else my
         oz = -mz if flip else mz
-        A = n1 * cosi
-        g2 = (n2 - n1) * (n2 + n1) + A * A
-        tir = g2 <= ZERO
-        B = math.sqrt(max(g2, ZERO))
-        C = n1 * B
-        D = n2 * n2 * cosi
-        ab = A + B
-        cd2 = C + D
-        ab2 = ab * ab
-        cd22 = cd2 * cd2
-        num = (A - B) * (A - B) * cd22 + (C - D) * (C - D) * ab2
-        reflect = (u1 * (TWO * ab2 * cd22) < num) | tir
+        g2, g, num, den = fresnel(n1, n2, cosi)
+        reflect = (u1 * den < num) | (g2 <= ZERO)
         in2 = ONE / n2
         eta = n1 * in2
-        k = (A - B) * in2  # eta cos(i) - cos(t)
+        k = (n1 * cosi - g) * in2  # eta cos(i) - cos(t)
         fdx = ux + TWO * cosi * ox if reflect else eta * ux + k * ox
         fdy = uy + TWO * cosi * oy if reflect else eta * uy + k * oy
         fdz = uz + TWO * cosi * oz if reflect else eta * uz + k * oz
@@ -402,11 +422,11 @@ def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, 
 def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
     """Move each live lane to its interaction or surface and apply what happens there (see the module doc).
 
-    ``props`` rows (``PROPS`` of them; per-lane copies made when the photon enters the batch: table
-    look-ups here would stop LLVM from vectorising the loop), three each, for volumes 0-2: the refractive
-    index n, 1/n, the attenuation coefficient mu [1/cm], 1/mu [cm], the probability that an interaction
-    is an absorption. ``diffuse``: Lambertian liner (else specular); the loop is compiled once for each
-    value, so that it has no branch on it.
+    ``props`` rows 0-2: the lane's refractive index in volumes 0-2, rows 3-5 its attenuation coefficient
+    [1/cm], rows 6-8 the probability that an interaction is an absorption (per-lane copies made when the
+    photon enters the batch: table look-ups here would stop LLVM from vectorising the loop; six more rows,
+    1/n and 1/mu to save two divisions, were measured ~10 % slower). ``diffuse``: Lambertian liner (else
+    specular); the loop is compiled once for each value, so that it has no branch on it.
     """
     if diffuse:
         resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, True)
@@ -444,8 +464,8 @@ def rayleigh_scatter(i, dx, dy, dz, tau, rng):
 
 @nb.njit(**JIT)
 def lane_table(optab):
-    """The rows a lane copies (see :func:`resolve_pass`) per wavelength bin, from ``optab`` (per volume and
-    bin: n, mu [1/cm], absorption probability)."""
+    """The ``props`` rows of :func:`resolve_pass` per wavelength bin, from ``optab`` (per volume and bin: n,
+    mu [1/cm], absorption probability), so that a photon entering a lane copies one column."""
     nwl = optab.shape[2]
     out = np.empty((PROPS, nwl), np.float32)
     for v in range(3):
