@@ -74,6 +74,8 @@ S3, S5, S7, S9, S11 = (F(-1 / 6), F(1 / 120), F(-1 / 5040), F(1 / 362880), F(-1 
 C2, C4, C6, C8, C10, C12 = (F(-1 / 2), F(1 / 24), F(-1 / 720), F(1 / 40320), F(-1 / 3628800), F(1 / 479001600))
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+GOLDEN2 = np.uint64((2 * 0x9E3779B97F4A7C15) % 2**64)  # SplitMix64's state after two and three outputs
+GOLDEN3 = np.uint64((3 * 0x9E3779B97F4A7C15) % 2**64)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
 
@@ -117,15 +119,18 @@ def to_unit(r):
     return (F(r >> np.uint32(8)) + HALF) * U24
 
 
-@nb.njit(**JIT)
+@nb.njit(inline="always", **JIT)
 def seed_lane(rng, i, key):
-    """Lane ``i``'s xoshiro128+ state for a photon whose stream key is ``key`` (expanded by SplitMix64)."""
+    """Lane ``i``'s xoshiro128+ state for a photon whose stream key is ``key``: the first two outputs of
+    SplitMix64 started at ``key``; returns the third, a float64 uniform in (0, 1) (the three are computed
+    independently of one another, so that the seeding of a lane is short)."""
     a = mix64(key + GOLDEN)
-    b = mix64(a + GOLDEN)
+    b = mix64(key + GOLDEN2)
     rng[0, i] = np.uint32(a & np.uint64(0xFFFFFFFF))
     rng[1, i] = np.uint32(a >> np.uint64(32)) | np.uint32(1)  # never the all-zero state
     rng[2, i] = np.uint32(b & np.uint64(0xFFFFFFFF))
     rng[3, i] = np.uint32(b >> np.uint64(32))
+    return (np.float64(mix64(key + GOLDEN3) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 @nb.njit(**JIT)
@@ -486,8 +491,7 @@ def load_photon(m, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids
     il = src_wl[j]
     for q in range(PROPS):
         props[q, m] = lane_tab[q, il]
-    seed_lane(rng, m, src_key[j])
-    tau[m] = -math.log(next_uniform(rng, m))
+    tau[m] = -math.log(seed_lane(rng, m, src_key[j]))
     nstep[m] = 0
     ids[m] = j
     res[m] = ALIVE
