@@ -325,7 +325,7 @@ def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo):
 
 
 @nb.njit(inline="always", **JIT)
-def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
+def resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, diffuse):
     """The loop of :func:`resolve_pass`, inlined with ``diffuse`` a constant (no branch in the loop)."""
     r_side, r_top, r_bot = refl[0], refl[1], refl[2]
     # 1/r rescales a reflecting u1 < r to a fresh uniform (0 for a black wall, which reflects nothing)
@@ -399,7 +399,7 @@ def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, 
             out = c - PMT0
         elif c == PMT_BODY or (is_liner and u1 >= r):
             out = LOST
-        steps = nstep[i] + 1
+        steps = step - born[i]
         if steps >= MAX_STEPS and out < LOST:  # alive or to be Rayleigh-scattered: dropped, as in trace_photon
             out = LOST
         ndx = rdx if is_liner else (fdx if is_diel else ux)
@@ -411,7 +411,6 @@ def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, 
         y[i] = y[i] + s * uy if live else y[i]
         z[i] = z[i] + s * uz if live else z[i]
         res[i] = out if live else res[i]
-        nstep[i] = steps if live else nstep[i]
         rng[0, i] = w0 if live else rng[0, i]
         rng[1, i] = w1 if live else rng[1, i]
         rng[2, i] = w2 if live else rng[2, i]
@@ -424,19 +423,21 @@ def resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, 
 
 
 @nb.njit(nogil=True, **JIT)
-def resolve_pass(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse):
+def resolve_pass(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, diffuse):
     """Move each live lane to its interaction or surface and apply what happens there (see the module doc).
 
     ``props`` rows 0-2: the lane's refractive index in volumes 0-2, rows 3-5 its attenuation coefficient
     [1/cm], rows 6-8 the probability that an interaction is an absorption (per-lane copies made when the
     photon enters the batch: table look-ups here would stop LLVM from vectorising the loop; six more rows,
     1/n and 1/mu to save two divisions, were measured ~10 % slower). ``diffuse``: Lambertian liner (else
-    specular); the loop is compiled once for each value, so that it has no branch on it.
+    specular); the loop is compiled once for each value, so that it has no branch on it. ``step``: the
+    batch's step number; a lane's photon, loaded at step ``born``, has taken ``step - born`` steps with this
+    one (a count the lane need not store).
     """
     if diffuse:
-        resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, True)
+        resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, True)
     else:
-        resolve_lanes(n, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, False)
+        resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, False)
 
 
 @nb.njit(**JIT)
@@ -482,9 +483,9 @@ def lane_table(optab):
 
 
 @nb.njit(inline="always", **JIT)
-def load_photon(m, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl, src_vol,
-                src_key, lane_tab):  # fmt: skip
-    """Put source photon ``j`` into lane ``m``."""
+def load_photon(m, j, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, ids, src_pos, src_dir, src_wl,
+                src_vol, src_key, lane_tab):  # fmt: skip
+    """Put source photon ``j`` into lane ``m`` at the batch's step ``step``."""
     x[m], y[m], z[m] = src_pos[j, 0], src_pos[j, 1], src_pos[j, 2]
     dx[m], dy[m], dz[m] = src_dir[j, 0], src_dir[j, 1], src_dir[j, 2]
     vol[m] = src_vol[j]
@@ -492,7 +493,7 @@ def load_photon(m, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids
     for q in range(PROPS):
         props[q, m] = lane_tab[q, il]
     tau[m] = -math.log(seed_lane(rng, m, src_key[j]))
-    nstep[m] = 0
+    born[m] = step
     ids[m] = j
     res[m] = ALIVE
 
@@ -522,7 +523,7 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
     tau, tb = lane_row(block, 6, S, lanes), lane_row(block, 7, S, lanes)
     nx, ny, nz = lane_row(block, 8, S, lanes), lane_row(block, 9, S, lanes), lane_row(block, 10, S, lanes)
     vol, code = lane_row(block, 11, S, lanes).view(np.int32), lane_row(block, 12, S, lanes).view(np.int32)
-    nstep, res = lane_row(block, 13, S, lanes).view(np.int32), lane_row(block, 14, S, lanes).view(np.int32)
+    born, res = lane_row(block, 13, S, lanes).view(np.int32), lane_row(block, 14, S, lanes).view(np.int32)
     props = block[15 * S : (15 + PROPS) * S].reshape(PROPS, S)
     rng = block[(15 + PROPS) * S : (19 + PROPS) * S].view(np.uint32).reshape(4, S)
     lane_tab = lane_table(optab)
@@ -530,18 +531,20 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
     ids = np.empty(lanes, np.int64)
     m = min(lanes, n_src)
     for j in range(m):
-        load_photon(j, j, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos, src_dir, src_wl,
+        load_photon(j, j, 0, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, ids, src_pos, src_dir, src_wl,
                     src_vol, src_key, lane_tab)  # fmt: skip
     todo = np.empty(lanes, np.int64)
     nxt = m
     live = m
     empty = 0  # lanes without a photon (only once the source is exhausted)
     has_pmts = planes.shape[0] > 0
+    step = 0  # steps taken by the batch; a lane's photon has taken step - born[lane]
     while live > 0:
         surfaces_pass(m, x, y, z, dx, dy, dz, vol, cyl, plane_z, tb, nx, ny, nz, code, flag)
         if has_pmts:
             pmt_pass(m, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo)
-        resolve_pass(m, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, tb, nx, ny, nz, code, refl, diffuse)
+        step += 1
+        resolve_pass(m, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, diffuse)
         # finished lanes: record, and take the next source photon in place; Rayleigh scatterings. The lanes
         # to visit are listed first, without a branch per lane.
         k = 0
@@ -556,9 +559,9 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
                 res[i] = ALIVE
             elif r != EMPTY:
                 out[ids[i]] = r
-                out_steps[ids[i]] = nstep[i]
+                out_steps[ids[i]] = step - born[i]
                 if nxt < n_src:
-                    load_photon(i, nxt, x, y, z, dx, dy, dz, tau, vol, props, rng, res, nstep, ids, src_pos,
+                    load_photon(i, nxt, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, ids, src_pos,
                                 src_dir, src_wl, src_vol, src_key, lane_tab)  # fmt: skip
                     nxt += 1
                 else:
@@ -573,7 +576,7 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
                 if k != i:
                     x[k], y[k], z[k] = x[i], y[i], z[i]
                     dx[k], dy[k], dz[k] = dx[i], dy[i], dz[i]
-                    tau[k], vol[k], nstep[k], ids[k], res[k] = tau[i], vol[i], nstep[i], ids[i], ALIVE
+                    tau[k], vol[k], born[k], ids[k], res[k] = tau[i], vol[i], born[i], ids[i], ALIVE
                     for q in range(PROPS):
                         props[q, k] = props[q, i]
                     for q in range(4):
