@@ -79,12 +79,14 @@ GOLDEN3 = np.uint64((3 * 0x9E3779B97F4A7C15) % 2**64)
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
 
-ALIVE, RAYLEIGH, LOST, EMPTY = -2, -3, -1, -4
+# a lane's state (``vol``): 0-2 alive in that volume, SCATTER + volume: to be Rayleigh-scattered there, LOST,
+# EMPTY (no photon), or HIT0 - k: detected by PMT k
+SCATTER, LOST, EMPTY, HIT0 = 4, -1, -4, -16
 MAX_STEPS = 2000
 LINER, PMT_BODY, PMT0 = 3, 4, 10
 GRID_SLOTS = 4  # candidate discs listed per grid cell
 MAX_PLANES = 4  # PMT planes (distinct heights of photocathode discs) the vectorised pass tests
-ROWS = 28  # per-lane rows: 11 float, 4 integer, PROPS optical properties, 4 random-state words
+ROWS = 27  # per-lane rows: 11 float, 3 integer, PROPS optical properties, 4 random-state words
 PROPS = 9  # optical properties copied into each lane (see resolve_pass)
 
 
@@ -325,7 +327,7 @@ def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo):
 
 
 @nb.njit(inline="always", **JIT)
-def resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, diffuse):
+def resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, tb, nx, ny, nz, code, refl, diffuse):
     """The loop of :func:`resolve_pass`, inlined with ``diffuse`` a constant (no branch in the loop)."""
     r_side, r_top, r_bot = refl[0], refl[1], refl[2]
     # 1/r rescales a reflecting u1 < r to a fresh uniform (0 for a black wall, which reflects nothing)
@@ -333,8 +335,8 @@ def resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born,
     ir_top = ONE / r_top if r_top > ZERO else ZERO
     ir_bot = ONE / r_bot if r_bot > ZERO else ZERO
     for i in range(n):
-        live = res[i] == ALIVE
         v = vol[i]
+        live = (v >= 0) & (v <= 2)
         t = tb[i]
         c = code[i]
         cd = min(c, 2)
@@ -392,25 +394,24 @@ def resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born,
         is_liner = c == LINER
         is_diel = c <= 2
         # outcome
-        out = ALIVE
+        moved = (not inter) and live
+        out = c if (moved and is_diel and not reflect) else v
         if inter:
-            out = LOST if u1 < pabs else RAYLEIGH
+            out = LOST if u1 < pabs else SCATTER + v
         elif c >= PMT0:
-            out = c - PMT0
+            out = HIT0 - (c - PMT0)
         elif c == PMT_BODY or (is_liner and u1 >= r):
             out = LOST
         steps = step - born[i]
-        if steps >= MAX_STEPS and out < LOST:  # alive or to be Rayleigh-scattered: dropped, as in trace_photon
+        if steps >= MAX_STEPS and out >= 0:  # alive or to be Rayleigh-scattered: dropped, as in trace_photon
             out = LOST
         ndx = rdx if is_liner else (fdx if is_diel else ux)
         ndy = rdy if is_liner else (fdy if is_diel else uy)
         ndz = rdz if is_liner else (fdz if is_diel else uz)
-        moved = (not inter) and live
         # unconditional stores of selected values: what lets the loop vectorise
         x[i] = x[i] + s * ux if live else x[i]
         y[i] = y[i] + s * uy if live else y[i]
         z[i] = z[i] + s * uz if live else z[i]
-        res[i] = out if live else res[i]
         rng[0, i] = w0 if live else rng[0, i]
         rng[1, i] = w1 if live else rng[1, i]
         rng[2, i] = w2 if live else rng[2, i]
@@ -419,25 +420,26 @@ def resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born,
         dy[i] = ndy if moved else uy
         dz[i] = ndz if moved else uz
         tau[i] = tu - t * mu if moved else tu
-        vol[i] = c if (moved and is_diel and not reflect) else v
+        vol[i] = out if live else v
 
 
 @nb.njit(nogil=True, **JIT)
-def resolve_pass(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, diffuse):
+def resolve_pass(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, tb, nx, ny, nz, code, refl, diffuse):
     """Move each live lane to its interaction or surface and apply what happens there (see the module doc).
 
     ``props`` rows 0-2: the lane's refractive index in volumes 0-2, rows 3-5 its attenuation coefficient
     [1/cm], rows 6-8 the probability that an interaction is an absorption (per-lane copies made when the
     photon enters the batch: table look-ups here would stop LLVM from vectorising the loop; six more rows,
     1/n and 1/mu to save two divisions, were measured ~10 % slower). ``diffuse``: Lambertian liner (else
-    specular); the loop is compiled once for each value, so that it has no branch on it. ``step``: the
+    specular); the loop is compiled once for each value, so that it has no branch on it. ``vol`` holds the
+    lane's state (``SCATTER``, ``LOST``, ``EMPTY``, ``HIT0``: one row less to read and write). ``step``: the
     batch's step number; a lane's photon, loaded at step ``born``, has taken ``step - born`` steps with this
     one (a count the lane need not store).
     """
     if diffuse:
-        resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, True)
+        resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, tb, nx, ny, nz, code, refl, True)
     else:
-        resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, False)
+        resolve_lanes(n, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, tb, nx, ny, nz, code, refl, False)
 
 
 @nb.njit(**JIT)
@@ -483,7 +485,7 @@ def lane_table(optab):
 
 
 @nb.njit(inline="always", **JIT)
-def load_photon(m, j, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, ids, src_pos, src_dir, src_wl,
+def load_photon(m, j, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, ids, src_pos, src_dir, src_wl,
                 src_vol, src_key, lane_tab):  # fmt: skip
     """Put source photon ``j`` into lane ``m`` at the batch's step ``step``."""
     x[m], y[m], z[m] = src_pos[j, 0], src_pos[j, 1], src_pos[j, 2]
@@ -495,7 +497,6 @@ def load_photon(m, j, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born
     tau[m] = -math.log(seed_lane(rng, m, src_key[j]))
     born[m] = step
     ids[m] = j
-    res[m] = ALIVE
 
 
 @nb.njit(inline="always", **JIT)
@@ -523,15 +524,15 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
     tau, tb = lane_row(block, 6, S, lanes), lane_row(block, 7, S, lanes)
     nx, ny, nz = lane_row(block, 8, S, lanes), lane_row(block, 9, S, lanes), lane_row(block, 10, S, lanes)
     vol, code = lane_row(block, 11, S, lanes).view(np.int32), lane_row(block, 12, S, lanes).view(np.int32)
-    born, res = lane_row(block, 13, S, lanes).view(np.int32), lane_row(block, 14, S, lanes).view(np.int32)
-    props = block[15 * S : (15 + PROPS) * S].reshape(PROPS, S)
-    rng = block[(15 + PROPS) * S : (19 + PROPS) * S].view(np.uint32).reshape(4, S)
+    born = lane_row(block, 13, S, lanes).view(np.int32)
+    props = block[14 * S : (14 + PROPS) * S].reshape(PROPS, S)
+    rng = block[(14 + PROPS) * S : (18 + PROPS) * S].view(np.uint32).reshape(4, S)
     lane_tab = lane_table(optab)
     flag = np.empty(lanes, np.bool_)
     ids = np.empty(lanes, np.int64)
     m = min(lanes, n_src)
     for j in range(m):
-        load_photon(j, j, 0, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, ids, src_pos, src_dir, src_wl,
+        load_photon(j, j, 0, x, y, z, dx, dy, dz, tau, vol, props, rng, born, ids, src_pos, src_dir, src_wl,
                     src_vol, src_key, lane_tab)  # fmt: skip
     todo = np.empty(lanes, np.int64)
     nxt = m
@@ -544,39 +545,39 @@ def trace_wavefront(src_pos, src_dir, src_wl, src_vol, src_key, cyl, plane_z, pl
         if has_pmts:
             pmt_pass(m, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo)
         step += 1
-        resolve_pass(m, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, tb, nx, ny, nz, code, refl, diffuse)
+        resolve_pass(m, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, tb, nx, ny, nz, code, refl, diffuse)
         # finished lanes: record, and take the next source photon in place; Rayleigh scatterings. The lanes
         # to visit are listed first, without a branch per lane.
         k = 0
         for i in range(m):
             todo[k] = i
-            k += res[i] != ALIVE
+            k += (vol[i] < 0) | (vol[i] > 2)
         for q in range(k):
             i = todo[q]
-            r = res[i]
-            if r == RAYLEIGH:
+            r = vol[i]
+            if r >= SCATTER:
                 rayleigh_scatter(i, dx, dy, dz, tau, rng)
-                res[i] = ALIVE
+                vol[i] = r - SCATTER
             elif r != EMPTY:
-                out[ids[i]] = r
+                out[ids[i]] = LOST if r == LOST else HIT0 - r
                 out_steps[ids[i]] = step - born[i]
                 if nxt < n_src:
-                    load_photon(i, nxt, step, x, y, z, dx, dy, dz, tau, vol, props, rng, res, born, ids, src_pos,
+                    load_photon(i, nxt, step, x, y, z, dx, dy, dz, tau, vol, props, rng, born, ids, src_pos,
                                 src_dir, src_wl, src_vol, src_key, lane_tab)  # fmt: skip
                     nxt += 1
                 else:
-                    res[i] = EMPTY
+                    vol[i] = EMPTY
                     empty += 1
         live = m - empty
         if nxt >= n_src and 0 < live <= m // 2:  # the tail: pack the live lanes to the front
             k = 0
             for i in range(m):
-                if res[i] != ALIVE:
+                if vol[i] < 0 or vol[i] > 2:
                     continue
                 if k != i:
                     x[k], y[k], z[k] = x[i], y[i], z[i]
                     dx[k], dy[k], dz[k] = dx[i], dy[i], dz[i]
-                    tau[k], vol[k], born[k], ids[k], res[k] = tau[i], vol[i], born[i], ids[i], ALIVE
+                    tau[k], vol[k], born[k], ids[k] = tau[i], vol[i], born[i], ids[i]
                     for q in range(PROPS):
                         props[q, k] = props[q, i]
                     for q in range(4):
