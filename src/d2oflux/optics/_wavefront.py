@@ -34,7 +34,7 @@ surface, within ``ON`` = 0.5 um, enters it however near it starts) and for the o
 ~1e-7; near the critical angle ``n2^2 cos^2 t`` is formed without cancellation, see :func:`fresnel`). What
 single precision cannot give is the incidence cosine of a direction to better than ~1e-7: of photons that
 enter the acrylic within ~1e-3 rad of grazing, a few in 1e5 then find total reflection where the scalar
-kernel transmits, stay guided and reach the step limit (5 of 2e5 photons grazing the vessel, 9 before
+kernel transmits, stay guided and reach the step limit (6 of 2e5 photons grazing the vessel, 9 before
 the cancellation-free form; the scalar kernel none). A photon is dropped after ``MAX_STEPS`` steps,
 interactions included, as in the scalar kernel.
 ``sin``/``cos`` of the Lambertian azimuth are Taylor polynomials on [-pi/2, pi/2], exact to 4e-8.
