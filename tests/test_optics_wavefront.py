@@ -171,7 +171,7 @@ def test_pmt_grid_finds_every_disc_hit(module_geometry):
 
 
 def _fresnel_double(n1, n2, cosi):
-    """Unpolarised Fresnel reflectance in double precision (Hecht, Optics, 5th ed., eqs. 4.42-4.43)."""
+    """Unpolarised Fresnel reflectance in double precision (the Fresnel equations: Hecht, Optics, 5th ed., §4.6.2)."""
     g2 = n2**2 - n1**2 * (1 - cosi**2)  # n2^2 cos^2(t)
     if g2 <= 0:
         return g2, 1.0

@@ -22,11 +22,12 @@ instruction). The lane arrays are rows of one block whose rows start 64 bytes ap
 no load waits on an unrelated store to the same page offset.
 
 Random numbers: each photon has its own xoshiro128+ stream (Blackman & Vigna 2018; floats from the top 24
-bits), seeded by SplitMix64 (Steele, Lea & Flood 2014) from a 64-bit key given with the photon, so results do
-not depend on the batch, the lanes or the threads. Each step draws one uniform ``u1``, which decides its
-outcome (interaction: absorption or scattering; interface: reflection; liner: reflection if ``u1 < r``);
-with a Lambertian liner a second one gives the azimuth, and the radius comes from ``u1 / r``, uniform on
-(0, 1) given a reflection (exact in distribution, 24-bit resolution divided by ``r``).
+bits), seeded by SplitMix64 (Steele, Lea & Flood 2014; its third output draws the initial optical depth) from a
+64-bit key given with the photon, so results do not depend on the batch, the lanes or the threads. Each step
+draws one uniform ``u1``, which decides its outcome (interaction: absorption or scattering; interface:
+reflection; liner: reflection if ``u1 < r``); with a Lambertian liner a second one gives the azimuth, and the
+radius comes from ``u1 / r``, uniform on (0, 1) given a reflection (exact in distribution, 24-bit resolution
+divided by ``r``).
 
 Single precision is ample for the geometry (positions ~100 cm known to ~1e-5 cm; a photon leaving a surface
 ignores it within ``EPS`` = 10 um, far below the 1.27 cm walls, while a photon that does not sit on an inner
@@ -187,7 +188,7 @@ def fresnel(n1, n2, cosi):
     ``g2`` is formed as ``(n2 - n1)(n2 + n1) + (n1 cos i)^2``: no digits cancel near the critical angle (the
     form ``1 - (n1/n2)^2 (1 - cos^2 i)`` loses them in single precision, turning small transmissions into
     total reflection). With ``A = n1 cos i``, ``B = g``, ``C = n1 g``, ``D = n2^2 cos i`` (the p terms scaled by
-    n2), ``r_s = (A - B) / (A + B)``, ``r_p = (C - D) / (C + D)`` (Hecht, *Optics*, 5th ed., eqs. 4.42-4.43)
+    n2), ``r_s = (A - B) / (A + B)``, ``r_p = (C - D) / (C + D)`` (Hecht, *Optics*, 5th ed., §4.6.2)
     and ``R = (r_s^2 + r_p^2) / 2``.
     """
     A = n1 * cosi
