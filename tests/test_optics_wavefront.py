@@ -168,3 +168,44 @@ def test_pmt_grid_finds_every_disc_hit(module_geometry):
     for k in np.nonzero(inside.any(axis=1))[0]:
         assert np.argmax(inside[k]) in cand[k]
     assert inside.any(axis=1).sum() > 1000
+
+
+def _fresnel_double(n1, n2, cosi):
+    """Unpolarised Fresnel reflectance in double precision (the Fresnel equations: Hecht, Optics, 5th ed., §4.6.2)."""
+    g2 = n2**2 - n1**2 * (1 - cosi**2)  # n2^2 cos^2(t)
+    if g2 <= 0:
+        return g2, 1.0
+    cost = math.sqrt(g2) / n2
+    rs = (n1 * cosi - n2 * cost) / (n1 * cosi + n2 * cost)
+    rp = (n2 * cosi - n1 * cost) / (n2 * cosi + n1 * cost)
+    return g2, (rs * rs + rp * rp) / 2
+
+
+@pytest.mark.parametrize("n1, n2", [(1.333, 1.49), (1.49, 1.333), (1.49, 1.0), (1.33, 1.338)])
+def test_fresnel_without_division_matches_the_textbook_formula(n1, n2):
+    # single-precision inputs, evaluated in double by the textbook formula; incidence cosines on a grid
+    # and, from the denser medium, packed around the critical angle
+    f32 = np.float32
+    n1, n2 = f32(n1), f32(n2)
+    cosines = list(np.linspace(0, 1, 401))
+    if n1 > n2:
+        cc = math.sqrt(1 - (float(n2) / float(n1)) ** 2)
+        cosines += list(cc + np.linspace(-1e-4, 1e-4, 401))
+    eps = 2.0**-24  # float32 unit roundoff
+    for c in np.array(cosines, dtype=np.float32):
+        g2, _g, num, den = _wavefront.fresnel(n1, n2, c)
+        g2_ref, r_ref = _fresnel_double(float(n1), float(n2), float(c))
+        # no cancellation: g2 = (n2 - n1)(n2 + n1) + (n1 cos i)^2 is good to a few roundings of its terms
+        scale = max((float(n1) * float(c)) ** 2, abs(float(n2) ** 2 - float(n1) ** 2))
+        assert abs(g2 - g2_ref) <= 4 * eps * scale
+        if c == 0:  # grazing: everything reflects
+            assert g2 <= 0 or num / den == pytest.approx(1.0, abs=1e-6)
+        elif g2_ref > 1e-6:  # transmission: R to float32 rounding plus g2's error carried through dR/dg
+            g, a = math.sqrt(g2_ref), float(n1) * float(c)
+            slope = 2 / a + 2 * float(n1) / (float(n2) ** 2 * float(c))  # bounds |dR/dg| (R_s and R_p halves)
+            assert num / den == pytest.approx(r_ref, abs=1e-6 + 2 * slope * 4 * eps * scale / (2 * g))
+        elif g2_ref < -4 * eps * scale:
+            assert g2 <= 0  # total internal reflection in both
+    # normal incidence: R = ((n1 - n2) / (n1 + n2))^2
+    _, _, num, den = _wavefront.fresnel(n1, n2, f32(1))
+    assert num / den == pytest.approx(((n1 - n2) / (n1 + n2)) ** 2, rel=1e-5)
