@@ -262,6 +262,8 @@ def fit(
     else:
         if events is None:
             raise ConfigError("fit: give --events (D2O events) or --dataset (CEvNS data set)")
+        if plot is not None:
+            raise ConfigError(f"--plot '{plot}': the figure is drawn for --dataset fits only; add --dataset or drop -o")
         if no_exposure:
             raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
         result = fit_events(_model(settings, model_file), events)

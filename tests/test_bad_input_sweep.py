@@ -1,0 +1,177 @@
+"""Regressions from a hostile user's sweep of the command line and the readers.
+
+Each case once ended in an internal error (exit 1), in several stderr lines, or in exit 0 on bad input. The
+contract (docs, README): bad input exits 2 with one line ``d2oflux: error: ...`` naming the file or field and
+what was expected, and leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from d2oflux.cli import main
+from d2oflux.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "src/d2oflux/data/examples/events_d2o-module1_1y_seed1.csv"
+
+
+def _one_error_line(capsys, *words: str) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("d2oflux: error: "), err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]
+
+
+# --- a string or a boolean where a number goes (pydantic would convert "592" to 592 and true to 1) ----------
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("mass_kg = 592.0", 'mass_kg = "592"', "regions.0.mass_kg"),
+        ("mass_kg = 592.0", "mass_kg = true", "regions.0.mass_kg"),
+        ("distance_m = 20.0", 'distance_m = "20"', "distance_m"),
+        ("efficiency = 1.0", "efficiency = false", "response.efficiency"),
+        ("energy_window_MeV = [10.0, 55.0]", 'energy_window_MeV = ["10", 55.0]', "analysis.energy_window_MeV"),
+    ],
+)
+def test_detector_text_or_bool_for_a_number(write_detector, capsys, old, new, field):
+    det = write_detector({old: new})
+    assert main(["rates", "-d", str(det)]) == 2
+    _one_error_line(capsys, field, "expected a number")
+
+
+def test_facility_and_dataset_text_for_a_number():
+    from d2oflux.beam import load_facility
+    from d2oflux.coherent.dataset import DatasetConfig
+    from d2oflux.config import parse_toml, read_preset_text, validate
+
+    with pytest.raises(ConfigError, match="power_MW.*expected a number"):
+        load_facility("sns-fts", power_MW="1.4")
+    data = parse_toml(*read_preset_text("datasets", "coherent-csi-2021"))
+    data["exposure"]["gwh"] = "13.99"
+    with pytest.raises(ConfigError, match="exposure.gwh.*expected a number"):
+        validate(DatasetConfig, data, "dataset 'x'")
+
+
+def test_numbers_and_mixed_fields_still_accepted():
+    """Integers for floats stay valid; a field that also takes text keeps its text."""
+    from d2oflux.config import _text_for_number
+
+    assert not _text_for_number(float, 592)
+    assert not _text_for_number(float | str, "auto")
+    assert not _text_for_number(tuple[float, float], [10, 55.0])
+    assert _text_for_number(tuple[float, ...], [1.0, "2"])
+    assert _text_for_number(float | None, True)
+
+
+# --- D2O event files: header problems that were KeyErrors -----------------------------------------------------
+@pytest.mark.parametrize(
+    ("header", "row", "match"),
+    [
+        ("energy_MeV,time_ns,window,energy_MeV", "12,100,on,13", "'energy_MeV' appears more than once"),
+        ("energy_MeV, time_ns, window", "12,100,on", "' time_ns' has spaces around it"),
+        ("energy_MeV,time_ns,window ", "12,100,on", "'window ' has spaces around it"),
+    ],
+)
+def test_event_file_header_problems(tmp_path, header, row, match):
+    from d2oflux.analysis.events import read_events
+
+    path = tmp_path / "ev.csv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
+        read_events(path)
+
+
+def test_event_parquet_with_a_repeated_column(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from d2oflux.analysis.events import read_events
+
+    path = tmp_path / "ev.parquet"
+    cols = [pa.array([12.0]), pa.array([100.0]), pa.array(["on"]), pa.array([1.0])]
+    pq.write_table(pa.table(cols, names=["energy_MeV", "time_ns", "window", "time_ns"]), path)
+    with pytest.raises(ConfigError, match="'time_ns' appears more than once"):
+        read_events(path)
+
+
+# --- COHERENT data-set event lists (CSV / parquet) and release text tables -------------------------------------
+@pytest.mark.parametrize(
+    ("name", "data", "match"),
+    [
+        ("e.csv", b"energy,time\n1,0.5\n# caf\xe9\n", "not UTF-8"),
+        ("e.parquet", b"PAR1" + bytes(range(256)), "not a readable parquet file"),
+        ("e.csv", b"energy,time\n", "no events"),
+        ("e.csv", b"energy,time\n1,0.5\n2\n", "data row 2 has 1 values"),
+        ("e.csv", b"energy,time\n1,0.5\n\n2,0.4\n", None),  # a blank line is no row
+    ],
+)
+def test_dataset_event_lists(tmp_path, name, data, match):
+    from d2oflux.coherent.releases import read_event_list
+
+    path = tmp_path / name
+    path.write_bytes(data)
+    if match is None:
+        out = read_event_list(path, ["energy", "time"])
+        np.testing.assert_array_equal(out["energy"], [1.0, 2.0])
+        return
+    with pytest.raises(ConfigError, match=match):
+        read_event_list(path, ["energy", "time"])
+
+
+def test_release_table_with_only_comments_is_one_error_and_no_warning(tmp_path):
+    from d2oflux.coherent.releases import read_binned
+
+    path = tmp_path / "t.txt"
+    path.write_text("# nothing here\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match="no rows"):
+            read_binned(path, 1)
+
+
+# --- Michel PE files (calibrate) ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [(b"pe\n1\n# caf\xe9\n", "not UTF-8"), (bytes(range(256)) * 4, "not UTF-8"), (None, "is a directory")],
+)
+def test_michel_file_not_text(tmp_path, capsys, data, match):
+    path = tmp_path / "m.csv"
+    if data is None:
+        path.mkdir()
+    else:
+        path.write_bytes(data)
+    assert main(["calibrate", "--michel", str(path)]) == 2
+    _one_error_line(capsys, "Michel file", match)
+
+
+# --- fit -o: the figure of a data-set fit -----------------------------------------------------------------------
+def test_fit_plot_without_dataset_is_refused(tmp_path, capsys):
+    out = tmp_path / "p.png"
+    assert main(["fit", "--events", str(EXAMPLE), "--years", "1", "-o", str(out)]) == 2
+    _one_error_line(capsys, "--plot", "--dataset")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["p.xyz", "p.jpg"])
+def test_fit_plot_unknown_suffix_is_refused_before_the_fit(tmp_path, capsys, name):
+    """Refused before any data are read: the data folder here does not even exist."""
+    out = tmp_path / name
+    args = ["fit", "--dataset", "coherent-csi-2021", "--data-dir", str(tmp_path / "none"), "-o", str(out)]
+    assert main(args) == 2
+    _one_error_line(capsys, "--plot", ".png, .pdf, .svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_plot_existing_user_file_is_refused_before_the_fit(tmp_path, capsys):
+    out = tmp_path / "p.png"
+    out.write_text("mine", encoding="utf-8")
+    args = ["fit", "--dataset", "coherent-csi-2021", "--data-dir", str(tmp_path / "none"), "-o", str(out)]
+    assert main(args) == 2
+    _one_error_line(capsys, "--plot", "not written by d2oflux")
+    assert out.read_text(encoding="utf-8") == "mine"
