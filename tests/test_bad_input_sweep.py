@@ -175,3 +175,48 @@ def test_fit_plot_existing_user_file_is_refused_before_the_fit(tmp_path, capsys)
     assert main(args) == 2
     _one_error_line(capsys, "--plot", "not written by d2oflux")
     assert out.read_text(encoding="utf-8") == "mine"
+
+
+# --- response tables (CSV): a repeated matrix element, clashing efficiencies, a zero matrix -------------------
+def _response_csv(tmp_path: Path, rows: list[str], efficiency: bool = False) -> Path:
+    header = "visible_lo_MeV,visible_hi_MeV,reco_lo_MeV,reco_hi_MeV,probability" + (",efficiency" if efficiency else "")
+    path = tmp_path / "r.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _diagonal(n: int = 4, p: float = 1.0) -> list[str]:
+    return [f"{5 * i},{5 * i + 5},{5 * j},{5 * j + 5},{p if i == j else 0.0}" for i in range(n) for j in range(n)]
+
+
+def test_response_csv_repeated_element(tmp_path):
+    from d2oflux.response import load_response_file
+
+    path = _response_csv(tmp_path, [*_diagonal(), "0,5,0,5,0.5"])
+    with pytest.raises(ConfigError, match="data row 17 repeats the bin visible 0-5 MeV, reco 0-5 MeV"):
+        load_response_file(path)
+
+
+def test_response_csv_efficiency_differs_within_a_visible_bin(tmp_path):
+    from d2oflux.response import load_response_file
+
+    rows = [r + (",0.5" if r.startswith("5,10,0,") else ",0.9") for r in _diagonal()]
+    with pytest.raises(ConfigError, match="data row 5: efficiency 0.5 differs .* visible bin 5-10 MeV"):
+        load_response_file(_response_csv(tmp_path, rows, efficiency=True))
+
+
+def test_response_csv_zero_matrix(tmp_path, write_detector, capsys):
+    path = _response_csv(tmp_path, _diagonal(p=0.0))
+    det = write_detector({'model = "analytic"': f'model = "table"\nfile = "{path}"'})
+    assert main(["rates", "-d", str(det)]) == 2
+    _one_error_line(capsys, "r.csv", "zero everywhere")
+
+
+def test_response_csv_sparse_and_consistent_is_accepted(tmp_path):
+    """Missing elements are zeros (a sparse table) and a repeated, equal efficiency is fine."""
+    from d2oflux.response import load_response_file
+
+    rows = [r + ",0.9" for r in _diagonal() if not r.endswith(",0.0")]
+    resp = load_response_file(_response_csv(tmp_path, rows, efficiency=True))
+    np.testing.assert_array_equal(resp.matrix, np.eye(4))
+    np.testing.assert_array_equal(resp.efficiency, [0.9] * 4)
