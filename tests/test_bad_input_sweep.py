@@ -220,3 +220,13 @@ def test_response_csv_sparse_and_consistent_is_accepted(tmp_path):
     resp = load_response_file(_response_csv(tmp_path, rows, efficiency=True))
     np.testing.assert_array_equal(resp.matrix, np.eye(4))
     np.testing.assert_array_equal(resp.efficiency, [0.9] * 4)
+
+
+@pytest.mark.parametrize("value", [1e300, 1e308])
+def test_michel_calibration_of_absurd_values_is_one_error_without_warnings(value):
+    from d2oflux.optics.calibrate import calibrate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match="does not look like a Michel spectrum"):
+            calibrate(np.full(200, value))

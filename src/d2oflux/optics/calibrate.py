@@ -184,6 +184,11 @@ def _same_minimum(a: Minuit, b: Minuit) -> bool:
 
 def calibrate(pe: np.ndarray) -> Calibration:
     """Fit the light yield and the constant resolution term to Michel PE values."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # absurd spectra: one error, no warnings
+        return _calibrate(pe)
+
+
+def _calibrate(pe: np.ndarray) -> Calibration:
     from iminuit import Minuit
     from iminuit.cost import ExtendedBinnedNLL
 
