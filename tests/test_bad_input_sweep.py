@@ -230,3 +230,34 @@ def test_michel_calibration_of_absurd_values_is_one_error_without_warnings(value
         warnings.simplefilter("error")
         with pytest.raises(ConfigError, match="does not look like a Michel spectrum"):
             calibrate(np.full(200, value))
+
+
+# --- scan specifications ----------------------------------------------------------------------------------------
+def test_scan_parameter_that_is_the_whole_list_of_regions(tmp_path):
+    """Was a TypeError (exit 1) once a second parameter stepped into the replaced list."""
+    from d2oflux.scan.space import make_base
+    from d2oflux.scan.spec import load_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text(
+        '[scan]\ndetector = "d2o-module1"\nyears = [1.0]\n\n[parameters]\nregions = [1, 2]\n'
+        '"regions.d2o.mass_kg" = [500.0, 600.0]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="parameter 'regions': is a list of tables"):
+        make_base(load_spec(path))
+
+
+# --- optics: -o is the Michel CSV -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["-o", "m.csv"], "give their number with --michel N"),  # was exit 0 with -o silently ignored
+        (["--michel", "100", "-o", "m.parquet"], "expected a name ending in .csv"),  # was CSV text named .parquet
+    ],
+)
+def test_optics_output_mistakes(tmp_path, capsys, monkeypatch, args, match):
+    monkeypatch.chdir(tmp_path)
+    assert main(["optics", *args]) == 2
+    _one_error_line(capsys, "--output", match)
+    assert list(tmp_path.iterdir()) == []
