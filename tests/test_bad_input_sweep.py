@@ -261,3 +261,26 @@ def test_optics_output_mistakes(tmp_path, capsys, monkeypatch, args, match):
     assert main(["optics", *args]) == 2
     _one_error_line(capsys, "--output", match)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- scan stores damaged outside d2oflux (were ArrowInvalid / KeyError, exit 1) ----------------------------------
+def test_scan_store_with_a_damaged_chunk_or_manifest(tmp_path, capsys):
+    import json
+
+    from d2oflux.scan.store import MANIFEST, ScanStore
+
+    store = tmp_path / "st"
+    store.mkdir()
+    (store / MANIFEST).write_text('{"spec_hash": "x"}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="has no spec, parameters, d2oflux_version"):
+        ScanStore.open(store)
+    manifest = {"spec_hash": "x", "spec": {}, "parameters": [], "d2oflux_version": "0"}
+    (store / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (store / "part-00000000-deadbeef.parquet").write_bytes(b"PAR1 not parquet")
+    opened = ScanStore.open(store)
+    for read in (opened.read, opened.completed_hashes):
+        with pytest.raises(ConfigError, match="chunk 'part-00000000-deadbeef.parquet' is not a readable scan chunk"):
+            read()
+    assert main(["scan-report", str(store), "-o", str(tmp_path / "rep")]) == 2
+    _one_error_line(capsys, "part-00000000-deadbeef.parquet", "remove it and rerun")
+    assert not (tmp_path / "rep").exists()
