@@ -284,3 +284,30 @@ def test_scan_store_with_a_damaged_chunk_or_manifest(tmp_path, capsys):
     assert main(["scan-report", str(store), "-o", str(tmp_path / "rep")]) == 2
     _one_error_line(capsys, "part-00000000-deadbeef.parquet", "remove it and rerun")
     assert not (tmp_path / "rep").exists()
+
+
+# --- a hand-edited model sidecar (workspace -o) ------------------------------------------------------------------
+def test_hand_edited_sidecar_is_one_line_error(tmp_path):
+    """Wrong types were AttributeErrors (exit 1); a shape error was wrapped twice ("malformed (ConfigError: ...")."""
+    import json
+    import shutil
+
+    from d2oflux.analysis.saved import load_model, sidecar_path
+
+    saved = tmp_path / "ws.json"
+    assert main(["workspace", "--years", "1", "-o", str(saved)]) == 0
+    meta = json.loads(sidecar_path(saved).read_text(encoding="utf-8"))
+    edits = {
+        "settings": ([], "malformed \\(AttributeError"),
+        "fluence_per_cm2": ("x", "malformed \\(AttributeError"),
+        "events_in_window": (None, "malformed \\(AttributeError"),
+        "beam_mask": (meta["beam_mask"][:2], "sidecar '[^']*': the beam mask does not match"),
+    }
+    for key, (value, match) in edits.items():
+        folder = tmp_path / key
+        folder.mkdir()
+        shutil.copy(saved, folder / "ws.json")
+        sidecar_path(folder / "ws.json").write_text(json.dumps({**meta, key: value}), encoding="utf-8")
+        with pytest.raises(ConfigError, match=match) as exc:
+            load_model(folder / "ws.json")
+        assert str(exc.value).count("--model sidecar") == 1

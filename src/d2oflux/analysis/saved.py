@@ -196,7 +196,9 @@ def load_model(path: str | Path) -> SavedModel:
             settings=ModelSettings.from_dict(meta["settings"]),
             path=str(p),
         )
-    except (KeyError, TypeError, ValueError, StopIteration, IndexError) as exc:
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, StopIteration, IndexError) as exc:
         raise ConfigError(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
 
 
