@@ -311,3 +311,32 @@ def test_hand_edited_sidecar_is_one_line_error(tmp_path):
         with pytest.raises(ConfigError, match=match) as exc:
             load_model(folder / "ws.json")
         assert str(exc.value).count("--model sidecar") == 1
+
+
+# --- a data set's 2-D flux table (flux_table = "...") -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"E_MeV,t_us,nu_mu\n10,0.5,1\n10,1.0,1\n# caf\xe9\n", "not UTF-8"),  # was UnicodeDecodeError, exit 1
+        (b"E_MeV,t_us,nu_mu\n", "no data rows after the header"),  # was 'expected finite, non-negative values'
+    ],
+)
+def test_dataset_flux_table_not_text_or_empty(tmp_path, data, match):
+    from d2oflux.coherent.dataset import FluxTable2D
+
+    path = tmp_path / "flux.csv"
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=match):
+            FluxTable2D.read(path)
+
+
+def test_dataset_flux_table_reads_comments_bom_and_crlf(tmp_path):
+    from d2oflux.coherent.dataset import FluxTable2D
+
+    path = tmp_path / "flux.csv"
+    path.write_bytes(b"\xef\xbb\xbf# a comment\r\nE_MeV,t_us,nu_mu\r\n10,0.5,1\r\n10,1.0,3\r\n20,0.5,1\r\n20,1.0,1\r\n")
+    table = FluxTable2D.read(path)
+    np.testing.assert_array_equal(table.energies_MeV, [10, 20])
+    np.testing.assert_array_equal(table.density["nu_mu"], [[1, 3], [1, 1]])
