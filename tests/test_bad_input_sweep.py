@@ -340,3 +340,16 @@ def test_dataset_flux_table_reads_comments_bom_and_crlf(tmp_path):
     table = FluxTable2D.read(path)
     np.testing.assert_array_equal(table.energies_MeV, [10, 20])
     np.testing.assert_array_equal(table.density["nu_mu"], [[1, 3], [1, 1]])
+
+
+# --- beam history with a 'pot' column: the same power bound as the 'power_MW' column ------------------------------
+def test_beam_history_pot_implying_an_impossible_power(tmp_path):
+    """1e22 protons in one second at 1 GeV is 1.6 TW; it was accepted as 0.064 SNS-years."""
+    from d2oflux.beam import read_beam_history
+
+    path = tmp_path / "history.csv"
+    path.write_text("start,end,pot,proton_energy_GeV\n2025-01-01,2025-01-01T00:00:01,1e22,1.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 2: pot 1e\+22 in 1 s at 1 GeV is an average power of 1.6e\+06 MW"):
+        read_beam_history(path)
+    path.write_text("start,end,pot,proton_energy_GeV\n2025-01-01,2026-01-01,3e23,1.0\n", encoding="utf-8")
+    assert read_beam_history(path)[0]["pot"] == 3e23  # a year at ~1.5 MW stays accepted
