@@ -353,3 +353,21 @@ def test_beam_history_pot_implying_an_impossible_power(tmp_path):
         read_beam_history(path)
     path.write_text("start,end,pot,proton_energy_GeV\n2025-01-01,2026-01-01,3e23,1.0\n", encoding="utf-8")
     assert read_beam_history(path)[0]["pot"] == 3e23  # a year at ~1.5 MW stays accepted
+
+
+# --- [optics.pmts] qe table: the message of its first problem (was pydantic's help link or its repr tail) ---------
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ("{ wavelength_nm = [400, 300], qe = [0.2, 0.3] }", "'optics.pmts.qe': wavelength_nm must increase$"),
+        ("{ wavelength_nm = [300, 400], qe = [0.2] }", "'optics.pmts.qe': qe: Tuple should have at least 2 items"),
+        ("{ wavelength_nm = [300, 400, 500], qe = [0.2, 0.3] }", "wavelength_nm and qe must have the same length$"),
+    ],
+)
+def test_optics_qe_table_errors_are_readable(write_detector, table, match):
+    from d2oflux.detector import load_detector
+
+    det = write_detector({"[analysis]": f"[optics.pmts]\nqe = {table}\n\n[analysis]"})
+    with pytest.raises(ConfigError, match=match) as exc:
+        load_detector(det)
+    assert "errors.pydantic.dev" not in str(exc.value) and "[type=" not in str(exc.value)
