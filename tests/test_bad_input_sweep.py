@@ -371,3 +371,16 @@ def test_optics_qe_table_errors_are_readable(write_detector, table, match):
     with pytest.raises(ConfigError, match=match) as exc:
         load_detector(det)
     assert "errors.pydantic.dev" not in str(exc.value) and "[type=" not in str(exc.value)
+
+
+def test_scan_report_folder_is_checked_before_the_scan(tmp_path, capsys):
+    """--report into a folder of user files: refused before the store is created (it was after the whole scan,
+    with the message naming '-o')."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    store = tmp_path / "store"
+    assert main(["scan", "smoke", "-o", str(store), "--workers", "0", "--report", str(mine)]) == 2
+    _one_error_line(capsys, "--report", "not a d2oflux report")
+    assert not store.exists()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
