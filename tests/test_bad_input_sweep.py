@@ -384,3 +384,17 @@ def test_scan_report_folder_is_checked_before_the_scan(tmp_path, capsys):
     _one_error_line(capsys, "--report", "not a d2oflux report")
     assert not store.exists()
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_folders_where_files_go_are_named_as_folders(tmp_path, capsys):
+    (tmp_path / "ws.json").mkdir()
+    assert main(["toys", "--model", str(tmp_path / "ws.json"), "--ntoys", "10", "--seed", "1"]) == 2
+    _one_error_line(capsys, "--model", "is a folder; expected a file")  # was 'no such file'
+    (tmp_path / "events.txt").mkdir()
+    text = (Path(__file__).resolve().parents[1] / "src/d2oflux/presets/datasets/coherent-csi-2021.toml").read_text(
+        encoding="utf-8"
+    )
+    dataset = tmp_path / "ds.toml"
+    dataset.write_text(text.replace('file = "csi2021/dataBeamOnC.txt"', 'file = "events.txt"'), encoding="utf-8")
+    assert main(["fit", "--dataset", str(dataset), "--data-dir", str(tmp_path)]) == 2
+    _one_error_line(capsys, "events.txt", "is a folder; expected a file")  # was 'does not exist'

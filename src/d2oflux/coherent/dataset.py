@@ -312,6 +312,8 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
             return release_file(ref, data_dir)
         p = Path(ref)
         p = p if p.is_absolute() else base / p
+        if p.is_dir():
+            raise ConfigError(f"dataset '{label}': file '{ref}' is a folder; expected a file")
         if not p.is_file():
             raise ConfigError(f"dataset '{label}': file '{ref}' does not exist (neither a release key nor a path)")
         return p

@@ -34,7 +34,7 @@ def optics_command(
         int | None, typer.Option("--michel", help="Simulate this many Michel electrons and write their PE (-o).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the Michel simulation.")] = 1,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Michel CSV to write (with --michel).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Michel .csv to write (with --michel).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the cached derived response.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
 ) -> None:
