@@ -203,6 +203,7 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler" in err and err.count("\n") == 1
     assert time.time() - start < 30
+    assert not (tmp_path / "s").exists()  # checked before the store is created: nothing left behind
 
 
 def test_batching_and_dask_workers_do_not_change_results(tmp_path):

@@ -224,6 +224,12 @@ def _read_rows(reader: csv.DictReader, path: str | Path, file_line: list[int]) -
                     f"beam history '{path}' line {i}: {'negative' if pot < 0 else 'implausibly large'} "
                     f"pot {pot} (expected 0 to {MAX_PERIOD_POT:g})"
                 )
+            power = pot / pot_from_beam(1.0, seconds, energy)  # the period's average power [MW]
+            if power > MAX_POWER_MW:
+                raise ConfigError(
+                    f"beam history '{path}' line {i}: pot {pot:g} in {seconds:g} s at {energy:g} GeV is an average "
+                    f"power of {power:.3g} MW (expected at most {MAX_POWER_MW:g} MW); check 'pot' and the dates"
+                )
         rows.append({"start": start.isoformat(), "end": end.isoformat(), "proton_energy_GeV": energy, "pot": pot})
         rows[-1]["_start"], rows[-1]["_end"] = start, end
     if not rows:

@@ -236,7 +236,7 @@ def fit(
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", "-o", help="With --dataset: write the fit figure here.")
+        Path | None, typer.Option("--plot", "-o", help="With --dataset: the fit figure (.png, .pdf, .svg).")
     ] = None,
     allow_invalid: AllowInvalidOpt = False,
 ) -> None:
@@ -262,6 +262,8 @@ def fit(
     else:
         if events is None:
             raise ConfigError("fit: give --events (D2O events) or --dataset (CEvNS data set)")
+        if plot is not None:
+            raise ConfigError(f"--plot '{plot}': the figure is drawn for --dataset fits only; add --dataset or drop -o")
         if no_exposure:
             raise ConfigError("fit: give the exposure of the data with --years, --pot or --beam-history")
         result = fit_events(_model(settings, model_file), events)

@@ -7,11 +7,12 @@ file works the same way as a preset name.
 from __future__ import annotations
 
 import tomllib
+import types
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from .errors import ConfigError, read_text_file, suggest
 
@@ -21,10 +22,39 @@ Model = TypeVar("Model", bound=BaseModel)
 class StrictModel(BaseModel):
     """Base for configuration models: unknown keys are errors, values are immutable, numbers finite.
 
-    ``nan`` and ``inf`` (valid TOML) are refused for every float field, inside lists and tables too.
+    ``nan`` and ``inf`` (valid TOML) are refused for every float field, inside lists and tables too; so are
+    a string or a boolean where only a number goes (pydantic would read ``"592"`` as 592 and ``true`` as 1).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _text_for_number(field.annotation, value):
+            raise ValueError("expected a number, not a string or true/false")
+        return value
+
+
+_NUMBER_TYPES = (int, float)
+
+
+def _text_for_number(annotation: Any, value: Any) -> bool:
+    """Whether ``value`` holds a string or bool where ``annotation`` allows only numbers (also in tuples/lists)."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if annotation in _NUMBER_TYPES:
+        return isinstance(value, str | bool)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return len(options) == 1 and _text_for_number(options[0], value)
+    if origin in (tuple, list) and isinstance(value, list | tuple):
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return any(_text_for_number(a, v) for a, v in zip(args, value, strict=False))
+        return bool(args) and any(_text_for_number(args[0], v) for v in value)
+    return False
 
 
 def preset_names(kind: str) -> list[str]:

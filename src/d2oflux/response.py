@@ -170,6 +170,8 @@ def load_response_file(
     if identity is None:  # vanished since the check
         raise ConfigError(f"response file '{path}': cannot be read")
     vis, reco, matrix, eff = _read_arrays(*identity, matrix_name, efficiency_name, normalise_rows)
+    if matrix.size and not np.any(matrix):
+        raise ConfigError(f"response file '{path}': the smearing matrix is zero everywhere; no event would be seen")
     try:
         return Response(vis, reco, matrix, eff, visible_particles)
     except ConfigError as exc:
@@ -280,10 +282,24 @@ def _read_csv(p: Path):
         raise ConfigError(f"response file '{p}': bins do not tile (each *_hi must be the next *_lo)")
     if (vis.size - 1) * (reco.size - 1) > MAX_MATRIX_ELEMENTS:
         raise ConfigError(f"response file '{p}': {vis.size - 1} x {reco.size - 1} bins is more than the accepted size")
+    flat = i * (reco.size - 1) + j
+    first, counts = np.unique(flat, return_index=True, return_counts=True)[1:]
+    if np.any(counts > 1):
+        k = int(np.setdiff1d(np.arange(flat.size), first)[0])  # the first row repeating an earlier bin
+        raise ConfigError(
+            f"response file '{p}': data row {k + 1} repeats the bin visible {a[k, 0]:g}-{a[k, 1]:g} MeV, "
+            f"reco {a[k, 2]:g}-{a[k, 3]:g} MeV; expected one row per matrix element"
+        )
     matrix = np.zeros((vis.size - 1, reco.size - 1))
     matrix[i, j] = a[:, 4]
     eff = np.ones(vis.size - 1)
     eff[i] = a[:, 5]
+    if not np.array_equal(eff[i], a[:, 5]):
+        k = int(np.flatnonzero(eff[i] != a[:, 5])[0])
+        raise ConfigError(
+            f"response file '{p}': data row {k + 1}: efficiency {a[k, 5]:g} differs from another row of the "
+            f"visible bin {a[k, 0]:g}-{a[k, 1]:g} MeV; expected one efficiency per visible bin"
+        )
     return vis, reco, matrix, eff
 
 

@@ -79,7 +79,7 @@ def _csv_batches(p: Path, chunk_bytes: int):
             )
         except pa.ArrowException as exc:
             raise _arrow_error(exc, p, _header_names(head)) from None
-        _check_columns([n.strip() for n in reader.schema.names], p)
+        _check_columns(reader.schema.names, p)
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -212,6 +212,14 @@ def _validate(batch, path, first_row: int) -> dict[str, np.ndarray]:
 
 
 def _check_columns(header: list[str], path) -> None:
+    padded = [c for c in header if c != c.strip() and c.strip() in COLUMNS]
+    if padded:
+        raise ConfigError(
+            f"event file '{path}': column name {padded[0]!r} has spaces around it; expected {EVENT_FILE.header()}"
+        )
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"event file '{path}': column '{repeated[0][:40]}' appears more than once")
     missing = [c for c in COLUMNS if c not in header]
     extra = [c for c in header if c not in COLUMNS]
     if missing:

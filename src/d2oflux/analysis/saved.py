@@ -196,13 +196,15 @@ def load_model(path: str | Path) -> SavedModel:
             settings=ModelSettings.from_dict(meta["settings"]),
             path=str(p),
         )
-    except (KeyError, TypeError, ValueError, StopIteration, IndexError) as exc:
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, StopIteration, IndexError) as exc:
         raise ConfigError(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
 
 
 def _read_json(path: Path, what: str):
     if not path.is_file():
-        raise ConfigError(f"{what} '{path}': no such file")
+        raise ConfigError(f"{what} '{path}': {'is a folder; expected a file' if path.is_dir() else 'no such file'}")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ConfigError(f"{what} '{path}': larger than {MAX_FILE_BYTES / 1e6:g} MB")
     try:

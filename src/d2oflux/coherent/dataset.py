@@ -12,6 +12,8 @@ File references are release keys (``"lar2020/cevnspdf.txt"``, fetched and checke
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,7 +24,7 @@ from pydantic import Field, model_validator
 from ..beam import pot_from_beam
 from ..binning import Axis
 from ..config import StrictModel, parse_toml, read_preset_text, validate
-from ..errors import ConfigError
+from ..errors import ConfigError, read_text_file
 from ..xsec.cevns import FORM_FACTORS
 from .fetch import REGISTRY, release_file
 from .releases import read_binned, read_event_list, read_root_histogram
@@ -247,11 +249,11 @@ class FluxTable2D:
     @classmethod
     def read(cls, path: Path) -> FluxTable2D:
         header_line, header_index = "", 0
-        with path.open(encoding="utf-8") as fh:
-            for header_index, line in enumerate(fh):  # noqa: B007 (the index is used below)
-                if line.strip() and not line.startswith("#"):
-                    header_line = line
-                    break
+        text = read_text_file(path, "flux table", "a CSV with the header E_MeV,t_us,<flavours>")
+        for header_index, line in enumerate(text.splitlines()):  # noqa: B007 (the index is used below)
+            if line.strip() and not line.startswith("#"):
+                header_line = line
+                break
         header = [h.strip() for h in header_line.split(",")]
         if header[:2] != ["E_MeV", "t_us"] or len(header) < 3:
             raise ConfigError(f"flux table '{path}': header must start with E_MeV,t_us and name flavours")
@@ -260,9 +262,13 @@ class FluxTable2D:
         if bad:
             raise ConfigError(f"flux table '{path}': unknown flavour column '{bad[0]}' (expected {', '.join(known)})")
         try:
-            a = np.loadtxt(path, delimiter=",", comments="#", skiprows=header_index + 1, ndmin=2)
+            with warnings.catch_warnings():  # no data rows: the error below says so, in one line
+                warnings.simplefilter("ignore", UserWarning)
+                a = np.loadtxt(io.StringIO(text), delimiter=",", comments="#", skiprows=header_index + 1, ndmin=2)
         except ValueError:
             raise ConfigError(f"flux table '{path}': non-numeric value or ragged rows") from None
+        if a.size == 0:
+            raise ConfigError(f"flux table '{path}': no data rows after the header")
         if a.shape[1] != len(header) or not np.all(np.isfinite(a)) or np.any(a[:, 2:] < 0):
             raise ConfigError(f"flux table '{path}': expected finite, non-negative values in every column")
         E, t = np.unique(a[:, 0]), np.unique(a[:, 1])
@@ -306,6 +312,8 @@ def load_dataset(name_or_path: str | Path, data_dir: str | Path | None = None) -
             return release_file(ref, data_dir)
         p = Path(ref)
         p = p if p.is_absolute() else base / p
+        if p.is_dir():
+            raise ConfigError(f"dataset '{label}': file '{ref}' is a folder; expected a file")
         if not p.is_file():
             raise ConfigError(f"dataset '{label}': file '{ref}' does not exist (neither a release key nor a path)")
         return p

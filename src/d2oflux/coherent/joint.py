@@ -116,6 +116,10 @@ def fit_datasets(
     """Load, fit (jointly if several, with a D2O flux model if given), optionally plot; return the result dict."""
     if not names:
         raise ConfigError("give at least one --dataset")
+    if plot is not None:
+        from .plots import check_plot_path
+
+        check_plot_path(Path(plot))  # before the fit: a bad name costs nothing
     models = [build_dataset_model(load_dataset(n, data_dir)) for n in names]
     if len({m.name for m in models}) != len(models):
         raise ConfigError("the same data set is given twice")

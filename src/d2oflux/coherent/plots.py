@@ -77,6 +77,21 @@ def plot_fit(models: list[DatasetModel], lik: Likelihood, res: FitResult, path: 
 _MARK_KEY = "Creator"
 
 
+#: Suffixes of ``--plot``: the figure formats whose metadata carries the d2oflux mark (no suffix: PNG).
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_plot_path(path: Path) -> Path:
+    """Check a ``--plot`` file name before any work: a known figure suffix, a writable place, no user file there."""
+    from ..errors import ConfigError
+    from ..outputs import check_output_file
+
+    if path.suffix and path.suffix.lower() not in PLOT_SUFFIXES:
+        expected = ", ".join(PLOT_SUFFIXES)
+        raise ConfigError(f"--plot '{path}': unknown suffix '{path.suffix}'; expected one of {expected}")
+    return check_output_file(path, "--plot", is_ours=drawn_by_d2oflux)
+
+
 def drawn_by_d2oflux(path: Path) -> bool:
     """True if ``path`` is a figure this module wrote (its metadata names d2oflux)."""
     with open(path, "rb") as fh:

@@ -14,16 +14,19 @@ binned (text)
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_readable, read_text_file
 
 
 def _load_text(path: Path, ncols: int | None = None) -> np.ndarray:
     try:
-        a = np.loadtxt(path, comments="#", ndmin=2)
+        with warnings.catch_warnings():  # an empty file: the error below says so, in one line
+            warnings.simplefilter("ignore", UserWarning)
+            a = np.loadtxt(path, comments="#", ndmin=2)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"file '{path}': not a readable numeric text table ({str(exc).splitlines()[0]})") from None
     if a.size == 0:
@@ -44,20 +47,34 @@ def read_event_list(path: str | Path, columns: list[str]) -> dict[str, np.ndarra
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(p).to_pydict()
+            check_readable(p, "event file")
+            try:
+                table = pq.read_table(p).to_pydict()
+            except Exception as exc:  # pyarrow raises several types for a bad file
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ConfigError(f"event file '{p}': not a readable parquet file ({first[:200]})") from None
         else:
             import csv
 
-            with p.open(encoding="utf-8") as fh:
-                rows = list(csv.DictReader(ln for ln in fh if not ln.startswith("#")))
-            table = {k: [r[k] for r in rows] for k in (rows[0].keys() if rows else [])}
+            text = read_text_file(p, "event file", "a CSV file with a header line")
+            reader = csv.reader(ln for ln in text.splitlines() if not ln.startswith("#"))
+            header = [h.strip() for h in next(reader, [])]
+            rows = [r for r in reader if r]  # blank lines are not rows
+            for i, r in enumerate(rows, start=1):
+                if len(r) != len(header):
+                    raise ConfigError(
+                        f"event file '{p}': data row {i} has {len(r)} values, the header {len(header)} columns"
+                    )
+            table = {h: [r[k] for r in rows] for k, h in enumerate(header)}
         missing = [c for c in columns if c not in table]
         if missing:
             raise ConfigError(f"event file '{p}': missing column(s) {', '.join(missing)} (has: {', '.join(table)})")
         try:
             out = {c: np.asarray(table[c], dtype=float) for c in columns}
-        except ValueError:
+        except (TypeError, ValueError):
             raise ConfigError(f"event file '{p}': non-numeric value in columns {', '.join(columns)}") from None
+        if not next(iter(out.values())).size:
+            raise ConfigError(f"event file '{p}': no events (only a header)")
     else:
         a = _load_text(p, len(columns))
         out = {c: a[:, i] for i, c in enumerate(columns)}

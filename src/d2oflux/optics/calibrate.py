@@ -37,7 +37,7 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import chi2
 
-from ..errors import ConfigError
+from ..errors import ConfigError, read_text_file
 from .michel import michel_template
 
 if TYPE_CHECKING:
@@ -106,26 +106,23 @@ def read_michel_pe(path: str | Path, region: str | None = None) -> np.ndarray:
 
     ``region`` keeps only rows whose ``region`` column equals it (e.g. ``"d2o"`` in simulated files).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"Michel file '{path}' does not exist")
-    with p.open(encoding="utf-8") as fh:
-        reader = csv.DictReader(ln for ln in fh if not ln.startswith("#"))
-        if not reader.fieldnames or "pe" not in reader.fieldnames:
-            raise ConfigError(f"Michel file '{path}': no 'pe' column (columns: {', '.join(reader.fieldnames or [])})")
-        if region is not None and "region" not in reader.fieldnames:
-            raise ConfigError(f"Michel file '{path}': --region given but the file has no 'region' column")
-        values = []
-        for i, row in enumerate(reader, start=1):
-            if region is not None and row["region"] != region:
-                continue
-            try:
-                v = float(row["pe"])
-            except (TypeError, ValueError):
-                raise ConfigError(f"Michel file '{path}': data row {i}: 'pe' is not a number ({row['pe']!r})") from None
-            if not math.isfinite(v) or v < 0:
-                raise ConfigError(f"Michel file '{path}': data row {i}: 'pe' must be a finite number >= 0, got {v}")
-            values.append(v)
+    text = read_text_file(path, "Michel file", "a CSV file with a 'pe' column")
+    reader = csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))
+    if not reader.fieldnames or "pe" not in reader.fieldnames:
+        raise ConfigError(f"Michel file '{path}': no 'pe' column (columns: {', '.join(reader.fieldnames or [])})")
+    if region is not None and "region" not in reader.fieldnames:
+        raise ConfigError(f"Michel file '{path}': --region given but the file has no 'region' column")
+    values = []
+    for i, row in enumerate(reader, start=1):
+        if region is not None and row["region"] != region:
+            continue
+        try:
+            v = float(row["pe"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"Michel file '{path}': data row {i}: 'pe' is not a number ({row['pe']!r})") from None
+        if not math.isfinite(v) or v < 0:
+            raise ConfigError(f"Michel file '{path}': data row {i}: 'pe' must be a finite number >= 0, got {v}")
+        values.append(v)
     if len(values) < 100:
         raise ConfigError(f"Michel file '{path}': {len(values)} events; a calibration needs at least 100")
     return np.asarray(values)
@@ -187,6 +184,11 @@ def _same_minimum(a: Minuit, b: Minuit) -> bool:
 
 def calibrate(pe: np.ndarray) -> Calibration:
     """Fit the light yield and the constant resolution term to Michel PE values."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # absurd spectra: one error, no warnings
+        return _calibrate(pe)
+
+
+def _calibrate(pe: np.ndarray) -> Calibration:
     from iminuit import Minuit
     from iminuit.cost import ExtendedBinnedNLL
 

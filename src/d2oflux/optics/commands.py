@@ -34,12 +34,14 @@ def optics_command(
         int | None, typer.Option("--michel", help="Simulate this many Michel electrons and write their PE (-o).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the Michel simulation.")] = 1,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Michel CSV to write (with --michel).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Michel .csv to write (with --michel).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the cached derived response.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")] = False,
 ) -> None:
     """The response derived from the optical model (cached), or simulated Michel electrons (--michel N -o F)."""
     det, cfg = _optics_config(detector)
+    if michel is None and output is not None:
+        raise ConfigError(f"--output '{output}': writes simulated Michel electrons; give their number with --michel N")
     if michel is not None:
         from .michel import simulate_michel, write_michel_csv
 
@@ -54,6 +56,8 @@ def optics_command(
         from .michel import written_by_d2oflux
 
         seed = check_seed(seed)
+        if output.suffix.lower() != ".csv":
+            raise ConfigError(f"--output '{output}': the Michel file is CSV text; expected a name ending in .csv")
         check_output_file(output, "--output", is_ours=written_by_d2oflux)
         cols = simulate_michel(cfg, michel, seed)
         header = [

@@ -22,7 +22,7 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..config import StrictModel
 from .materials import QE_NAMES, WBLS_1PCT
@@ -98,8 +98,11 @@ class PMTConfig(StrictModel):
                 raise ValueError("QE values must be numbers in [0, 1]")
             try:
                 return QETable(**v)
-            except Exception as exc:  # pydantic's ValidationError: report its first message in one line
-                raise ValueError(str(exc).splitlines()[-1 if "\n" not in str(exc) else 2].strip()) from None
+            except ValidationError as exc:  # its first problem in one line, with the key it is about
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                msg = first["msg"].removeprefix("Value error, ")
+                raise ValueError(f"{where}: {msg}" if where else msg) from None
         return v
 
     @model_validator(mode="after")

@@ -40,6 +40,10 @@ def scan_command(
     if batch_size is not None and batch_size < 1:
         raise ConfigError(f"--batch-size: expected a positive number, got {batch_size}")
     scan_spec = load_spec(spec)
+    if report is not None:
+        from ..outputs import check_output_folder
+
+        check_output_folder(report, "--report")  # before the scan: a bad folder costs nothing
     summary = run_scan(
         scan_spec,
         output,
@@ -54,7 +58,7 @@ def scan_command(
     if report is not None:
         from .report import make_scan_report
 
-        answer = make_scan_report(output, report)
+        answer = make_scan_report(output, report, option="--report")
         result["report"] = str(report)
         result["answer"] = answer
     if as_json:

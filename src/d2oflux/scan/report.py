@@ -70,8 +70,13 @@ def label(value) -> str:
     return str(value)
 
 
-def make_scan_report(store_path: str | Path, out_dir: str | Path, *, years: float | None = None) -> dict:
-    """Draw the figures and write ``scan-report.md`` and ``answer.json`` into ``out_dir``; return the answer."""
+def make_scan_report(
+    store_path: str | Path, out_dir: str | Path, *, years: float | None = None, option: str = "-o"
+) -> dict:
+    """Draw the figures and write ``scan-report.md`` and ``answer.json`` into ``out_dir``; return the answer.
+
+    ``option`` names ``out_dir`` in error messages (``-o`` of scan-report, ``--report`` of scan).
+    """
     store = ScanStore.open(store_path)
     data = ScanTable(store)
     T = years if years is not None else max(data.exposures)
@@ -79,7 +84,7 @@ def make_scan_report(store_path: str | Path, out_dir: str | Path, *, years: floa
         raise ConfigError(f"--years {T}: not a scanned exposure; the store has {', '.join(map(str, data.exposures))}")
     from ..outputs import atomic_folder, check_output_folder
 
-    check_output_folder(out_dir, "-o")  # before any work: new, empty, or an earlier scan report
+    check_output_folder(out_dir, option)  # before any work: new, empty, or an earlier scan report
     figures = {
         "sensitivity_vs_parameters.png": plot_sensitivity_vs_parameters(data),
         "pareto.png": plot_pareto(data, T),
@@ -89,7 +94,7 @@ def make_scan_report(store_path: str | Path, out_dir: str | Path, *, years: floa
         figures[f"map_{_slug(a)}__{_slug(b)}.png"] = plot_map(data, a, b, T)
     answer = build_answer(store, data, T)
     # the folder appears whole, or an earlier scan report has exactly its own files replaced (manifest)
-    with atomic_folder(out_dir, "-o") as out:
+    with atomic_folder(out_dir, option) as out:
         for name, fig in figures.items():
             _save(fig, out / name)
         (out / "scan-report.md").write_text(answer_markdown(answer, list(figures)), encoding="utf-8")

@@ -104,6 +104,8 @@ def run_scan(
     if workers is not None and scheduler is not None:
         raise ConfigError("give only one of --workers and --scheduler")
     base, feasible, n_excluded, excluded_by = plan(spec, max_points, confirmed, progress)
+    if scheduler is not None:
+        connect(scheduler).close()  # a wrong address fails here, before the store is created
     store = ScanStore.create_or_resume(store_path, spec, base_detector_json(base))
     done = store.completed_hashes()
     todo = [c.point for c in feasible if c.config_hash not in done]

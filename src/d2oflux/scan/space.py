@@ -149,6 +149,8 @@ def resolve_path(path: str, detector_data: dict, facility_data: dict, label: str
         raise ConfigError(
             f"{where}: is a table; scan one of its keys ({', '.join(_model_in(annotation).model_fields)})"
         )
+    if get_origin(annotation) in (list, tuple) and _model_in(annotation) is not None:
+        raise ConfigError(f"{where}: is a list of tables; scan a key of one entry ('{path}.<name>.<key>')")
     if target == "detector" and steps and steps[0] == "regions" and len(steps) == 2:
         raise ConfigError(f"{where}: is a region; scan one of its keys (mass_kg, geometry.radius_cm, ...)")
     return target, tuple(steps)

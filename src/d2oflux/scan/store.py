@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from .spec import ScanSpec
 
 MANIFEST = "_scan.json"  # a leading underscore: Parquet readers of the folder skip it
+MANIFEST_KEYS = ("spec_hash", "spec", "parameters", "d2oflux_version")  # what the readers of a store use
 CHUNK_GLOB = "part-*.parquet"
 TMP_PREFIX = ".tmp-"
 
@@ -49,8 +50,13 @@ class ScanStore:
             raise ConfigError(f"scan store '{path}': no {MANIFEST}; expected a folder written by 'd2oflux scan'")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # not JSON, or not UTF-8
             raise ConfigError(f"scan store '{path}': {MANIFEST} is not valid JSON ({exc})") from None
+        missing = [k for k in MANIFEST_KEYS if not isinstance(manifest, dict) or k not in manifest]
+        if missing:
+            raise ConfigError(
+                f"scan store '{path}': {MANIFEST} has no {', '.join(missing)}; expected the file 'd2oflux scan' writes"
+            )
         return cls(path, manifest)
 
     @classmethod
@@ -97,7 +103,7 @@ class ScanStore:
         """Configuration hashes whose rows are in the store."""
         done: set[str] = set()
         for f in self.chunk_files():
-            done.update(pq.read_table(f, columns=["config_hash"]).column("config_hash").to_pylist())
+            done.update(_read_chunk(f, ["config_hash"]).column("config_hash").to_pylist())
         return done
 
     def write_chunk(self, rows: list[dict]) -> Path | None:
@@ -119,12 +125,24 @@ class ScanStore:
         files = self.chunk_files()
         if not files:
             raise ConfigError(f"scan store '{self.path}': no results yet (no part-*.parquet)")
-        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+        table = pa.concat_tables([_read_chunk(f) for f in files], promote_options="default")
         return table.sort_by([("point", "ascending"), ("years", "ascending")])
 
     def to_pandas(self):
         """The rows as a pandas DataFrame (needs pandas)."""
         return self.read().to_pandas()
+
+
+def _read_chunk(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One chunk of a store, or a one-line error naming it (a chunk damaged outside d2oflux)."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(
+            f"scan store '{path.parent}': chunk '{path.name}' is not a readable scan chunk ({reason[:160]}); "
+            "remove it and rerun the scan to recompute its points"
+        ) from None
 
 
 def _check_same(existing: dict, wanted: dict, path: Path) -> None:
