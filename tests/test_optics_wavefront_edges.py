@@ -356,3 +356,35 @@ def test_cherenkov_sampler_never_draws_a_bin_of_zero_detection_probability():
     used = expected > 0
     stat = ((counts[used] - expected[used]) ** 2 / expected[used]).sum()
     assert chi2.sf(stat, used.sum() - 1) > 1e-4
+
+
+@pytest.mark.parametrize("radius_cm", [0.05, 1.0, 10.0])
+def test_pmt_grid_lists_every_disc_containing_a_point_and_stays_small(radius_cm):
+    """The look-up grid against brute force: for points on a PMT plane, the point's cell lists every disc
+    containing it (a disc missing from its cell would lose hits). Small photocathodes must not blow the
+    grid up (its side is capped at MAX_GRID_CELLS cells; before the cap, 1 mm discs needed ~200 MB)."""
+    from d2oflux.optics._kernels import pmt_planes
+    from d2oflux.optics.photons import MAX_GRID_CELLS, pmt_grid
+
+    rng = np.random.default_rng(5)
+    pitch = 2.2 * radius_cm + 3.0  # a square lattice of non-overlapping discs over ~180 cm
+    side = int(180.0 / pitch)
+    xy = (np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2) - side / 2) * pitch
+    xy = xy[rng.permutation(len(xy))[:400]]
+    pmts = np.column_stack([xy, np.full(len(xy), 90.0), -np.ones(len(xy)), np.full(len(xy), radius_cm)])
+    planes, discs = pmt_planes(pmts)
+    table, grid = pmt_grid(planes[:1], discs)
+    assert grid.shape[1] <= MAX_GRID_CELLS and grid.nbytes < 50e6
+    _z, x0, y0, inv = table[0]
+    # points near disc centres and uniform ones
+    centres = discs[rng.integers(0, len(discs), 3000), :2]
+    near = centres + rng.uniform(-1.1, 1.1, centres.shape) * radius_cm
+    pts = np.vstack([near, rng.uniform(xy.min() - radius_cm, xy.max() + radius_cm, (3000, 2))])
+    for px, py in pts:
+        inside = set(np.nonzero((discs[:, 0] - px) ** 2 + (discs[:, 1] - py) ** 2 <= discs[:, 3])[0])
+        ix, iy = int((px - x0) * inv), int((py - y0) * inv)
+        if not (0 <= ix < grid.shape[2] and 0 <= iy < grid.shape[1]):
+            assert not inside
+            continue
+        listed = {int(k) for k in grid[0, iy, ix] if k >= 0}
+        assert inside <= listed

@@ -85,7 +85,6 @@ M2 = np.uint64(0x94D049BB133111EB)
 SCATTER, LOST, EMPTY, HIT0 = 4, -1, -4, -16
 MAX_STEPS = 2000
 LINER, PMT_BODY, PMT0 = 3, 4, 10
-GRID_SLOTS = 4  # candidate discs listed per grid cell
 MAX_PLANES = 4  # PMT planes (distinct heights of photocathode discs) the vectorised pass tests
 ROWS = 27  # per-lane rows: 11 float, 3 integer, PROPS optical properties, 4 random-state words
 PROPS = 9  # optical properties copied into each lane (see resolve_pass)
@@ -310,7 +309,7 @@ def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo):
             iy = int((hy - planes[j, 2]) * planes[j, 3])
             if ix < 0 or iy < 0 or ix >= ncell or iy >= ncell:
                 continue
-            for s in range(GRID_SLOTS):
+            for s in range(grid.shape[3]):
                 k = grid[j, iy, ix, s]
                 if k < 0:
                     break

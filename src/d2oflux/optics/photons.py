@@ -62,7 +62,7 @@ from ._kernels import (  # noqa: F401  (re-exported: the photon-transport kernel
     volume_of,
     volumes_of,
 )
-from ._wavefront import GRID_SLOTS, MAX_PLANES, photon_keys, trace_wavefront
+from ._wavefront import MAX_PLANES, photon_keys, trace_wavefront
 from .geometry import OpticalGeometry
 
 #: Photons advanced together by the wavefront kernel (fits the core's L2 cache; measured fastest).
@@ -129,49 +129,52 @@ class WavefrontGeometry:
                 self.diffuse)  # fmt: skip
 
 
+#: Most grid cells along each side of a PMT plane: bounds the look-up grid's memory (512^2 cells x slots x
+#: 4 bytes per plane) for small photocathodes, at the cost of more candidate discs per cell.
+MAX_GRID_CELLS = 512
+
+
 def pmt_grid(planes: np.ndarray, discs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A look-up grid per PMT plane: ``rows[j] = [z, x0, y0, 1/cell]`` [cm] and ``grid[j, iy, ix, :]`` the
-    (at most ``GRID_SLOTS``) discs touching cell (ix, iy), -1 padded.
+    discs touching cell (ix, iy), -1 padded (as many slots as the most crowded cell needs).
 
-    The cell side starts at half the smallest photocathode radius (then a cell touches at most three discs
-    that do not overlap) and is halved until every cell's list fits.
+    The cell side is half the smallest photocathode radius (a cell then touches at most three discs that
+    do not overlap), or larger when that would need more than :data:`MAX_GRID_CELLS` cells along a side.
     """
     n_planes = planes.shape[0]
     if n_planes == 0:
-        return np.zeros((0, 4), np.float32), np.full((0, 1, 1, GRID_SLOTS), -1, np.int32)
-    cell = math.sqrt(discs[:, 3].min()) / 2
-    while True:
-        rows = []
-        for j in range(n_planes):
-            d = discs[int(planes[j, 1]) : int(planes[j, 2])]
-            r = np.sqrt(d[:, 3])
-            x0, y0 = (d[:, 0] - r).min(), (d[:, 1] - r).min()
-            extent = max((d[:, 0] + r).max() - x0, (d[:, 1] + r).max() - y0)
-            rows.append((planes[j, 0], x0, y0, extent))
-        n_cells = math.ceil(max(r[3] for r in rows) / cell) + 1
-        grid = np.full((n_planes, n_cells, n_cells, GRID_SLOTS), -1, np.int32)
-        filled = np.zeros((n_planes, n_cells, n_cells), np.int64)
-        fits = True
-        for j, (_z, x0, y0, _e) in enumerate(rows):
-            cx = x0 + cell * np.arange(n_cells)
-            cy = y0 + cell * np.arange(n_cells)
-            for k in range(int(planes[j, 1]), int(planes[j, 2])):
-                xk, yk, r2 = discs[k, 0], discs[k, 1], discs[k, 3]
-                gx = np.maximum(np.maximum(cx - xk, xk - cx - cell), 0.0)  # distance from the centre to each cell
-                gy = np.maximum(np.maximum(cy - yk, yk - cy - cell), 0.0)
-                iy, ix = np.nonzero(gy[:, None] ** 2 + gx[None, :] ** 2 <= r2 * (1 + 1e-6))
-                slot = filled[j, iy, ix]
-                if slot.size and slot.max() >= GRID_SLOTS:
-                    fits = False
-                    break
-                grid[j, iy, ix, slot] = k
-                filled[j, iy, ix] += 1
-            if not fits:
-                break
-        if fits:
-            table = np.array([(z, x0, y0, 1.0 / cell) for z, x0, y0, _e in rows], dtype=np.float32)
-            return table, grid
-        cell /= 2
+        return np.zeros((0, 4), np.float32), np.full((0, 1, 1, 1), -1, np.int32)
+    rows = []
+    for j in range(n_planes):
+        d = discs[int(planes[j, 1]) : int(planes[j, 2])]
+        r = np.sqrt(d[:, 3])
+        x0, y0 = (d[:, 0] - r).min(), (d[:, 1] - r).min()
+        extent = max((d[:, 0] + r).max() - x0, (d[:, 1] + r).max() - y0)
+        rows.append((planes[j, 0], x0, y0, extent))
+    extent = max(r[3] for r in rows)
+    cell = max(math.sqrt(discs[:, 3].min()) / 2, extent / (MAX_GRID_CELLS - 1))
+    n_cells = min(math.ceil(extent / cell) + 1, MAX_GRID_CELLS)
+    members: list[list[tuple[np.ndarray, np.ndarray, int]]] = []
+    filled = np.zeros((n_planes, n_cells, n_cells), np.int64)
+    for j, (_z, x0, y0, _e) in enumerate(rows):
+        cx = x0 + cell * np.arange(n_cells)
+        cy = y0 + cell * np.arange(n_cells)
+        members.append([])
+        for k in range(int(planes[j, 1]), int(planes[j, 2])):
+            xk, yk, r2 = discs[k, 0], discs[k, 1], discs[k, 3]
+            gx = np.maximum(np.maximum(cx - xk, xk - cx - cell), 0.0)  # distance from the centre to each cell
+            gy = np.maximum(np.maximum(cy - yk, yk - cy - cell), 0.0)
+            iy, ix = np.nonzero(gy[:, None] ** 2 + gx[None, :] ** 2 <= r2 * (1 + 1e-6))
+            members[j].append((iy, ix, k))
+            filled[j, iy, ix] += 1
+    grid = np.full((n_planes, n_cells, n_cells, max(int(filled.max()), 1)), -1, np.int32)
+    filled[:] = 0
+    for j, plane in enumerate(members):
+        for iy, ix, k in plane:
+            grid[j, iy, ix, filled[j, iy, ix]] = k
+            filled[j, iy, ix] += 1
+    table = np.array([(z, x0, y0, 1.0 / cell) for z, x0, y0, _e in rows], dtype=np.float32)
+    return table, grid
 
 
 def wavefront_geometry(geom: OpticalGeometry) -> WavefrontGeometry | None:
