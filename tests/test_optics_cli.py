@@ -63,6 +63,21 @@ def test_bad_michel_file_is_one_line_exit_2(capsys, tmp_path, content, needle):
     assert needle in err
 
 
+def test_michel_header_names_are_stripped(capsys, tmp_path):
+    # " pe" (a space after the comma of a hand-written header) was reported as "no 'pe' column"
+    from d2oflux.optics.calibrate import read_michel_pe
+
+    pe = np.arange(150) + 0.5
+    f = tmp_path / "m.csv"
+    f.write_text("event, pe , region\n" + "".join(f"{i}, {v}, d2o\n" for i, v in enumerate(pe)), encoding="utf-8")
+    np.testing.assert_array_equal(read_michel_pe(f), pe)
+    np.testing.assert_array_equal(read_michel_pe(f, region="d2o"), pe)
+    f.write_text("pe, pe\n" + "1,2\n" * 150, encoding="utf-8")  # two columns named pe once stripped
+    code, out, err = run(capsys, "calibrate", "--michel", f, "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "column 'pe' appears more than once" in err
+
+
 def test_michel_closure_returns_the_known_response(capsys, tmp_path):
     # Michel PE from a known analytic response (Y = 15 PE/MeV, c = 0.08) -> the fit returns it within
     # 3 of its standard errors, and the CLI writes the TOML section with the energy-scale systematic
