@@ -62,6 +62,9 @@ def test_beam_history(capsys, tmp_path):
         (["sensitivity", "--years", ""], "non-empty"),
         (["sensitivity", "--years", "1,-2"], "positive"),
         (["sensitivity", "--years", "a,b"], "comma-separated"),
+        (["sensitivity", "--years", "1,,2"], "--years: empty item in '1,,2'"),  # was read as 1,2
+        (["sensitivity", "--cevns-detectors", ""], "CEvNS detectors (presets csi, lar"),  # was an empty table
+        (["sensitivity", "--cevns-detectors", "csi,,lar"], "--cevns-detectors"),
         (["fit", "--events", "x.csv"], "exposure"),
     ],
 )

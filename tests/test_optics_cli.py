@@ -47,6 +47,35 @@ def test_bad_optics_config_is_one_line_exit_2(capsys, tmp_path, extra, needle):
     assert needle in err
 
 
+def test_vessel_must_hold_the_d2o_regions_mass(capsys, tmp_path):
+    # a 10 m vessel radius beside regions giving 592 kg of D2O was accepted; now one line naming both masses
+    det = detector_file(tmp_path, "[optics.vessel]\nd2o_radius_cm = 1000.0")
+    code, out, err = run(capsys, "rates", "--detector", det, "--json")
+    assert code == 2 and out == "" and err.startswith("d2oflux: error: ") and err.count("\n") == 1
+    assert "optics.vessel (d2o_radius_cm = 1000, d2o_height_cm = 140) holds 4.86e+05 kg" in err
+    assert "region 'd2o' has mass_kg = 592 (tolerance 10%)" in err
+
+
+def test_default_vessel_checked_for_model_optical(tmp_path):
+    # model = "optical" without [optics] uses the built module's vessel (595 kg): wrong for the 1 t concept
+    from d2oflux.detector import load_detector
+    from d2oflux.errors import ConfigError
+
+    text = (resources.files("d2oflux") / "presets/detectors/d2o-1t.toml").read_text(encoding="utf-8")
+    p = tmp_path / "d.toml"
+    p.write_text(text.replace('model = "analytic"', 'model = "optical"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"the default optics.vessel .* holds 595.4 kg .* mass_kg = 1000 "):
+        load_detector(str(p))
+
+
+def test_vessel_within_tolerance_is_accepted(tmp_path):
+    # the presets' module with model = "optical" (596 vs 592 kg) and a vessel filled to 130 of 140 cm (-6.6 %)
+    from d2oflux.detector import load_detector
+
+    assert load_detector(str(detector_file(tmp_path, "", response='model = "optical"'))).name == "d2o-module1"
+    assert load_detector(str(detector_file(tmp_path, "[optics.vessel]\nd2o_height_cm = 130.0"))).config.optics
+
+
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
@@ -61,6 +90,21 @@ def test_bad_michel_file_is_one_line_exit_2(capsys, tmp_path, content, needle):
     code, out, err = run(capsys, "calibrate", "--michel", f, "--json")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert needle in err
+
+
+def test_michel_header_names_are_stripped(capsys, tmp_path):
+    # " pe" (a space after the comma of a hand-written header) was reported as "no 'pe' column"
+    from d2oflux.optics.calibrate import read_michel_pe
+
+    pe = np.arange(150) + 0.5
+    f = tmp_path / "m.csv"
+    f.write_text("event, pe , region\n" + "".join(f"{i}, {v}, d2o\n" for i, v in enumerate(pe)), encoding="utf-8")
+    np.testing.assert_array_equal(read_michel_pe(f), pe)
+    np.testing.assert_array_equal(read_michel_pe(f, region="d2o"), pe)
+    f.write_text("pe, pe\n" + "1,2\n" * 150, encoding="utf-8")  # two columns named pe once stripped
+    code, out, err = run(capsys, "calibrate", "--michel", f, "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "column 'pe' appears more than once" in err
 
 
 def test_michel_closure_returns_the_known_response(capsys, tmp_path):

@@ -1,8 +1,8 @@
 """Nothing lost, ever: outputs are whole or absent, the user's files survive, interruptions leave nothing.
 
 The command line runs in subprocesses (signals) or through :func:`d2oflux.cli.main` (errors, which are
-decided before any work). Interruptions: a job big enough to be still writing is started, and the signal
-is sent once its temporary file has appeared.
+decided before any work). Interruptions: the run is paused in the middle of its write (a ``python -c`` wrapper
+around the command line, which writes a marker file there), and the signal is sent during that pause.
 """
 
 import contextlib
@@ -30,20 +30,6 @@ from d2oflux.source import Exposure, Source, load_facility
 
 SRC_DIR = str(Path(__file__).resolve().parents[1] / "src")
 USER_TEXT = "my notes, not d2oflux's\n"
-
-
-def cli(*args, cwd=None, **popen):
-    """Start ``d2oflux ARGS`` in a subprocess (this checkout's code)."""
-    env = dict(os.environ, PYTHONPATH=SRC_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen(
-        [sys.executable, "-m", "d2oflux.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **popen,
-    )
 
 
 def names(folder):
@@ -254,24 +240,31 @@ def test_sweep_removes_only_dead_runs_temporaries(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # signals in the middle of a run
 # ------------------------------------------------------------------------------------------------
-GENERATE_BIG = {"parquet": 3_000_000, "root": 3_000_000, "hepmc3": 300_000}
+#: events per interrupted run: one chunk (up to 1e6 events), written into the temporary file whose writer the
+#: pause keeps open (no parquet footer, ROOT directory or HepMC3 end of listing yet); HepMC3 writes ~7000 events/s
+GENERATE_BIG = {"parquet": 100_000, "root": 100_000, "hepmc3": 5_000}
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL}
 
 
-def wait_for_temporary(proc, folder: Path, timeout=90.0) -> None:
-    t0 = time.monotonic()
-    while not any(n.startswith(TEMP_PREFIX) for n in names(folder)):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - t0 < timeout, "no temporary file appeared"
-        time.sleep(0.05)
-    time.sleep(0.3)
-
-
-def interrupt(args, folder: Path, signum) -> subprocess.CompletedProcess:
-    proc = cli(*args, cwd=folder)
-    wait_for_temporary(proc, folder)
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+def interrupt_paused(program, args, folder: Path, marker: Path, signum, check_paused) -> subprocess.CompletedProcess:
+    """Run ``python -c program marker ARGS`` in ``folder``; once it writes ``marker`` (and pauses there), call
+    ``check_paused(marker_text)``, send ``signum`` and return the run."""
+    env = dict(os.environ, PYTHONPATH=SRC_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-c", program, str(marker), *map(str, args)]
+    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.monotonic()
+        while not marker.is_file() or not marker.read_text():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - t0 < 600, "the run did not reach its pause within 10 minutes"
+            time.sleep(0.05)
+        check_paused(marker.read_text())
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
@@ -288,6 +281,31 @@ def check_interrupted(result, folder: Path, final: str, signum) -> None:
         assert names(folder) == []
 
 
+#: ``python -c`` program: ``d2oflux ARGS`` (argv[2:]) whose event writer, once it has written its first chunk
+#: into the temporary file (the writer still open, not yet finished), writes argv[1] and waits there (up to
+#: 10 min). The test's signal thus lands in the middle of the write, whatever the machine's
+#: load (sending it 0.3 s after the temporary file appeared raced the end of the run).
+PAUSE_AFTER_FIRST_CHUNK = """
+import sys, time
+from pathlib import Path
+from d2oflux.cli import main
+from d2oflux.generate import writers
+
+def paused(write):
+    def write_then_pause(self, chunk):
+        write(self, chunk)
+        Path(sys.argv[1]).write_text("first chunk written")
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+    return write_then_pause
+
+for cls in (writers.ParquetEventWriter, writers.RootEventWriter, writers.HepMC3EventWriter):
+    cls.write = paused(cls.write)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
 #: one signal per format in the default selection, the other six combinations with -m slow
 FAST_SIGNALS = {("parquet", signal.SIGINT), ("root", signal.SIGTERM), ("hepmc3", signal.SIGKILL)}
 
@@ -301,9 +319,17 @@ FAST_SIGNALS = {("parquet", signal.SIGINT), ("root", signal.SIGTERM), ("hepmc3",
     ],
 )
 def test_signal_during_generate(tmp_path, fmt, signum):
+    folder = tmp_path / "work"
+    folder.mkdir()
     final = f"ev.{fmt}"
     args = ("generate", "--seed", "1", "-n", GENERATE_BIG[fmt], "--channels", "nue_d_cc", "-o", final)
-    check_interrupted(interrupt(args, tmp_path, signum), tmp_path, final, signum)
+
+    def mid_write(_):  # the first chunk is in the open temporary file, nothing is in place yet
+        left = names(folder)
+        assert final not in left and any(n.startswith(TEMP_PREFIX) for n in left), left
+
+    result = interrupt_paused(PAUSE_AFTER_FIRST_CHUNK, args, folder, tmp_path / "written", signum, mid_write)
+    check_interrupted(result, folder, final, signum)
 
 
 #: ``python -c`` program: ``d2oflux ARGS`` (argv[2:]) whose report -o, once every file is staged in its temporary
@@ -334,25 +360,12 @@ sys.exit(main(sys.argv[2:]))
 
 def interrupt_staged_report(args, folder: Path, marker: Path, signum) -> subprocess.CompletedProcess:
     """Run ``d2oflux ARGS`` in ``folder``, send ``signum`` once its report is staged, return the run."""
-    env = dict(os.environ, PYTHONPATH=SRC_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    cmd = [sys.executable, "-c", PAUSE_BEFORE_COMMIT, str(marker), *args]
-    proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        t0 = time.monotonic()
-        while not marker.is_file() or not marker.read_text():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() - t0 < 600, "the report was not staged within 10 minutes"
-            time.sleep(0.05)
-        stage = folder / marker.read_text()  # relative to the run's folder, or absolute
-        # the signal lands mid-write: the complete report is staged, nothing is in place yet
+
+    def staged(text: str) -> None:  # the signal lands mid-write: the complete report is staged, nothing in place
+        stage = folder / text  # relative to the run's folder, or absolute
         assert stage.name.startswith(TEMP_PREFIX) and {"report.html", "summary.json"} <= set(names(stage))
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+    return interrupt_paused(PAUSE_BEFORE_COMMIT, args, folder, marker, signum, staged)
 
 
 @pytest.mark.slow

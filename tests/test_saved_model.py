@@ -55,7 +55,7 @@ def test_workspace_and_sidecar_are_written_and_pyhf_accepts_the_workspace(saved)
     [
         ["fit", "--events", "example", "--json"],
         ["toys", "--ntoys", "50", "--seed", "7", "--json"],
-        ["sensitivity", "--years", "1,3", "--cevns-detectors", "", "--json"],
+        ["sensitivity", "--years", "1,3", "--cevns-detectors", "csi", "--json"],
     ],
 )
 def test_saved_model_gives_the_numbers_of_the_built_one(capsys, saved, args):

@@ -143,8 +143,11 @@ def parse_years(text: str) -> list[float]:
     """Parse ``"0.5,1,2"`` into floats (validated by :func:`d2oflux.analysis.sensitivity.check_years`)."""
     from .analysis.sensitivity import check_years
 
+    items = text.split(",") if text.strip() else []
+    if any(not x.strip() for x in items):
+        raise ConfigError(f"--years: empty item in {text!r}; expected comma-separated positive numbers, e.g. 0.5,1,2")
     try:
-        values = [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in items]
     except ValueError:
         raise ConfigError(f"--years: expected comma-separated positive numbers, got {text!r}") from None
     lo, hi = YEARS_RANGE
@@ -152,6 +155,24 @@ def parse_years(text: str) -> list[float]:
         if not lo <= y <= hi:
             raise ConfigError(f"--years: {y:g} SNS-years is outside the accepted {lo:g} to {hi:g}")
     return values
+
+
+def parse_cevns_detectors(text: str) -> list[str]:
+    """Parse ``"csi,lar"`` into detector names; an empty list or an empty item is a :class:`ConfigError`."""
+    from .config import parse_toml, preset_names, read_preset_text
+
+    items = [x.strip() for x in text.split(",")]
+    if not any(items) or not all(items):
+        cevns = [  # the presets whose response is a COHERENT data set's chain
+            n
+            for n in preset_names("detectors")
+            if parse_toml(n, read_preset_text("detectors", n)[1]).get("response", {}).get("model") == "coherent_chain"
+        ]
+        raise ConfigError(
+            f"--cevns-detectors: expected comma-separated CEvNS detectors (presets {', '.join(cevns)}, or detector "
+            f"TOML files), got {text!r}"
+        )
+    return items
 
 
 def _model(settings: ModelSettings, saved: Path | None = None):
@@ -300,9 +321,10 @@ def sensitivity(
     from .study import sensitivity_study, sensitivity_table
 
     year_list = parse_years(years)
+    cevns_detectors = parse_cevns_detectors(cevns)
     settings = replace(settings, detector=detector)
     model = _model(settings if model_file is not None else _one_year(settings), model_file)
-    result, rows = sensitivity_study(model, year_list, [c.strip() for c in cevns.split(",") if c.strip()])
+    result, rows = sensitivity_study(model, year_list, cevns_detectors)
     xsec_text = ""
     if dataset:
         from .coherent.command import propagation_for_sensitivity

@@ -108,13 +108,18 @@ def read_michel_pe(path: str | Path, region: str | None = None) -> np.ndarray:
     """
     text = read_text_file(path, "Michel file", "a CSV file with a 'pe' column")
     reader = csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))
+    if reader.fieldnames:  # " pe" is the column pe (spaces after the commas of a hand-written header)
+        reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        repeated = sorted({n for n in reader.fieldnames if reader.fieldnames.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"Michel file '{path}': column '{repeated[0][:40]}' appears more than once")
     if not reader.fieldnames or "pe" not in reader.fieldnames:
         raise ConfigError(f"Michel file '{path}': no 'pe' column (columns: {', '.join(reader.fieldnames or [])})")
     if region is not None and "region" not in reader.fieldnames:
         raise ConfigError(f"Michel file '{path}': --region given but the file has no 'region' column")
     values = []
     for i, row in enumerate(reader, start=1):
-        if region is not None and row["region"] != region:
+        if region is not None and (row["region"] or "").strip() != region:
             continue
         try:
             v = float(row["pe"])
