@@ -112,3 +112,18 @@ def test_model_options_group_packs_the_options_into_settings():
     assert all(params[n].default == defaults[n] for n in ("detector", "o16_model", "flux_file"))
     command(first=1, detector="csi", o16_model=O16Model.nakazato, flux_file=None, last=True)
     assert seen == [(1, ModelSettings(detector="csi", o16_model=O16Model.nakazato), True)]
+
+
+def test_cevns_detectors_none_skips_the_propagation():
+    """``--cevns-detectors none`` is the way to ask for no CEvNS propagation (an empty string is refused)."""
+    from d2oflux.cli import parse_cevns_detectors
+
+    assert parse_cevns_detectors("none") == []
+    assert parse_cevns_detectors(" None ") == []
+    assert parse_cevns_detectors("csi, lar") == ["csi", "lar"]
+
+
+def test_sensitivity_without_cevns_detectors(capsys):
+    assert main(["sensitivity", "--years", "1", "--cevns-detectors", "none", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out

@@ -158,9 +158,12 @@ def parse_years(text: str) -> list[float]:
 
 
 def parse_cevns_detectors(text: str) -> list[str]:
-    """Parse ``"csi,lar"`` into detector names; an empty list or an empty item is a :class:`ConfigError`."""
+    """Parse ``"csi,lar"`` into detector names (``"none"``: no CEvNS propagation); an empty list or an empty
+    item is a :class:`ConfigError`."""
     from .config import parse_toml, preset_names, read_preset_text
 
+    if text.strip().lower() == "none":
+        return []
     items = [x.strip() for x in text.split(",")]
     if not any(items) or not all(items):
         cevns = [  # the presets whose response is a COHERENT data set's chain
@@ -170,7 +173,7 @@ def parse_cevns_detectors(text: str) -> list[str]:
         ]
         raise ConfigError(
             f"--cevns-detectors: expected comma-separated CEvNS detectors (presets {', '.join(cevns)}, or detector "
-            f"TOML files), got {text!r}"
+            f"TOML files) or 'none', got {text!r}"
         )
     return items
 
@@ -303,7 +306,7 @@ def sensitivity(
     detector: DetectorOpt = "d2o-module1",
     years: Annotated[str, typer.Option("--years", help="Comma-separated SNS-years, e.g. 0.5,1,2,3,5.")] = "0.5,1,2,3,5",
     cevns: Annotated[
-        str, typer.Option("--cevns-detectors", help="CEvNS detectors to propagate the flux to.")
+        str, typer.Option("--cevns-detectors", help="CEvNS detectors to propagate the flux to ('none': skip).")
     ] = "csi,lar",
     *,
     settings: ModelSettings,
