@@ -35,3 +35,32 @@ def test_fit_plot_refuses_formats_without_the_mark(tmp_path):
 
     with pytest.raises(ConfigError, match=r"--plot '.*fig\.jpg': unknown suffix '\.jpg'; expected one of .*\.eps"):
         check_plot_path(Path(tmp_path / "fig.jpg"))
+
+
+def test_damaged_parquet_pages_are_one_line_errors_in_both_event_readers(tmp_path):
+    """A parquet file whose header is intact but a data page is zeroed raises OSError (not an ArrowException)
+    in pyarrow; both event readers (D2O ``fit --events``, COHERENT event lists) name the file in one line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from d2oflux.analysis.events import read_events
+    from d2oflux.coherent.releases import read_event_list
+    from d2oflux.errors import ConfigError
+
+    path = tmp_path / "ev.parquet"
+    n = 2000
+    table = {"energy_MeV": [20.0] * n, "time_ns": [100.0] * n, "window": ["on"] * n}
+    pq.write_table(pa.table(table), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + bytes(50) + data[150:])
+    with pytest.raises(ConfigError, match=r"event file '.*ev\.parquet': not a readable parquet file \(.+\)$"):
+        read_event_list(path, ["energy_MeV", "time_ns"])
+    with pytest.raises(ConfigError, match=r"event file '.*ev\.parquet': unreadable or wrongly typed column \(.+\)$"):
+        read_events(path)  # was the CLI's generic two-line 'cannot write or read' without the file name
+
+
+def test_first_line_of_an_exception():
+    from d2oflux.errors import first_line
+
+    assert first_line(ValueError("\n  bad thing\nmore detail")) == "bad thing"
+    assert first_line(OSError()) == "OSError"
