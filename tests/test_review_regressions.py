@@ -64,3 +64,21 @@ def test_first_line_of_an_exception():
 
     assert first_line(ValueError("\n  bad thing\nmore detail")) == "bad thing"
     assert first_line(OSError()) == "OSError"
+
+
+def test_a_preset_name_wins_over_a_namesake_in_the_working_folder(tmp_path, monkeypatch):
+    """``fit --dataset coherent-csi-2021 -o csi`` writes a PNG called ``csi``; the data set's ``detector = "csi"``
+    (and ``-d csi``) then read that figure as a TOML file. A data folder ``lar/`` did the same to ``-d lar``."""
+    from d2oflux.beam import load_facility
+    from d2oflux.detector import load_detector
+    from d2oflux.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "csi").write_bytes(b"\x89PNG\r\n\x1a\n not toml")
+    (tmp_path / "lar").mkdir()
+    (tmp_path / "sns-fts").write_text("power_MW = 1\n", encoding="utf-8")
+    assert load_detector("csi").config.name == load_detector("csi").label == "csi"
+    assert load_detector("lar").label == "lar"
+    assert load_facility("sns-fts").power_MW == 1.4  # the preset, not the file
+    with pytest.raises(ConfigError, match="detector file 'csi': not UTF-8"):
+        load_detector("./csi")  # a path names the file
