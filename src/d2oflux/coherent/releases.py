@@ -28,7 +28,7 @@ def _load_text(path: Path, ncols: int | None = None) -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)
             a = np.loadtxt(path, comments="#", ndmin=2)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"file '{path}': not a readable numeric text table ({str(exc).splitlines()[0]})") from None
+        raise ConfigError(f"file '{path}': not a readable numeric text table ({first_line(exc)})") from None
     if a.size == 0:
         raise ConfigError(f"file '{path}': no rows")
     if ncols is not None and a.shape[1] != ncols:
