@@ -82,3 +82,24 @@ def test_a_preset_name_wins_over_a_namesake_in_the_working_folder(tmp_path, monk
     assert load_facility("sns-fts").power_MW == 1.4  # the preset, not the file
     with pytest.raises(ConfigError, match="detector file 'csi': not UTF-8"):
         load_detector("./csi")  # a path names the file
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        (
+            "{ wavelength_nm = [300, 400], qe = [0.2, 0.3], bogus = 1 }",
+            r"'optics.pmts.qe': unknown key 'bogus'; allowed keys here: qe, source, wavelength_nm$",
+        ),
+        ("{ qe = [0.2, 0.3] }", r"'optics.pmts.qe': missing required key 'wavelength_nm'$"),
+    ],
+)
+def test_optics_qe_table_keys_are_reported_like_the_detector_files_own(write_detector, table, match):
+    """The [optics.pmts] qe table's errors use the detector file's wording (was pydantic's 'Extra inputs are
+    not permitted' / 'Field required')."""
+    from d2oflux.detector import load_detector
+    from d2oflux.errors import ConfigError
+
+    det = write_detector({"[analysis]": f"[optics.pmts]\nqe = {table}\n\n[analysis]"})
+    with pytest.raises(ConfigError, match=match):
+        load_detector(det)
