@@ -360,7 +360,7 @@ def test_beam_history_pot_implying_an_impossible_power(tmp_path):
     ("table", "match"),
     [
         ("{ wavelength_nm = [400, 300], qe = [0.2, 0.3] }", "'optics.pmts.qe': wavelength_nm must increase$"),
-        ("{ wavelength_nm = [300, 400], qe = [0.2] }", "'optics.pmts.qe': qe: Tuple should have at least 2 items"),
+        ("{ wavelength_nm = [300, 400], qe = [0.2] }", "'optics.pmts.qe': 'qe': Tuple should have at least 2 items"),
         ("{ wavelength_nm = [300, 400, 500], qe = [0.2, 0.3] }", "wavelength_nm and qe must have the same length$"),
     ],
 )

@@ -260,7 +260,7 @@ def fit(
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", "-o", help="With --dataset: the fit figure (.png, .pdf, .svg).")
+        Path | None, typer.Option("--plot", "-o", help="With --dataset: the fit figure (.png, .pdf, .svg, .eps, .ps).")
     ] = None,
     allow_invalid: AllowInvalidOpt = False,
 ) -> None:

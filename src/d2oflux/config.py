@@ -64,13 +64,18 @@ def preset_names(kind: str) -> list[str]:
 
 
 def read_preset_text(kind: str, name_or_path: str | Path) -> tuple[str, str]:
-    """Return ``(label, toml_text)`` for a preset name or a path to a TOML file."""
+    """Return ``(label, toml_text)`` for a preset name or a path to a TOML file.
+
+    A preset name wins over a file or folder of that name in the working folder (a figure written with
+    ``-o csi``, a data folder ``lar/``); ``./csi`` names the file.
+    """
     singular = {"detectors": "detector", "facilities": "facility", "datasets": "dataset"}.get(kind, kind)
     text_path = Path(name_or_path)
-    if str(name_or_path).endswith(".toml") or text_path.exists():
-        return str(text_path), read_text_file(text_path, f"{singular} file", "a TOML file")
     names = preset_names(kind)
-    if str(name_or_path) not in names:
+    is_preset = str(name_or_path) in names
+    if not is_preset and (str(name_or_path).endswith(".toml") or text_path.exists()):
+        return str(text_path), read_text_file(text_path, f"{singular} file", "a TOML file")
+    if not is_preset:
         raise ConfigError(
             f"unknown {singular} '{name_or_path}'{suggest(str(name_or_path), names)}; "
             f"presets: {', '.join(names)}, or give a path to a .toml file"

@@ -93,6 +93,11 @@ def open_error(exc: OSError, what: str, path: object) -> ConfigError:
     return ConfigError(f"{what} '{path}' cannot be read: {exc.strerror or exc}")
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none), for one-line errors."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def check_readable(path: object, what: str) -> None:
     """Raise :class:`ConfigError` unless ``path`` is an existing regular file this process can open."""
     from pathlib import Path

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, check_readable, read_text_file
+from .errors import ConfigError, check_readable, first_line, read_text_file
 
 #: Largest accepted response matrix (visible x reconstructed bins): 5e7 elements, 400 MB of floats.
 MAX_MATRIX_ELEMENTS = 50_000_000
@@ -309,8 +309,7 @@ def _read_root(p: Path, matrix_name: str, efficiency_name: str | None):
     try:
         f = uproot.open(p)
     except Exception as exc:  # uproot raises many types for a bad file
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"response file '{p}': not a readable ROOT file ({reason})") from None
+        raise ConfigError(f"response file '{p}': not a readable ROOT file ({first_line(exc)})") from None
     with f:
         values, vis, reco = _root_hist(f, p, matrix_name, "TH2", "matrix_name")
         eff = None
@@ -336,8 +335,7 @@ def _root_hist(f, p: Path, name: str, kind: str, key: str) -> tuple[np.ndarray, 
         obj = f[name]
         classname = getattr(obj, "classname", type(obj).__name__)
     except Exception as exc:  # a truncated or corrupt object
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"response file '{p}': object '{name}' cannot be read ({reason})") from None
+        raise ConfigError(f"response file '{p}': object '{name}' cannot be read ({first_line(exc)})") from None
     if not str(classname).startswith(kind):
         raise ConfigError(
             f"response file '{p}': object '{name}' (response.{key}) is a {classname}; expected a {kind} histogram"
@@ -345,6 +343,5 @@ def _root_hist(f, p: Path, name: str, kind: str, key: str) -> tuple[np.ndarray, 
     try:
         arrays = obj.to_numpy(flow=False)
     except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"response file '{p}': histogram '{name}' cannot be read ({reason})") from None
+        raise ConfigError(f"response file '{p}': histogram '{name}' cannot be read ({first_line(exc)})") from None
     return tuple(np.asarray(a, dtype=float) for a in arrays)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, check_readable
+from ..errors import ConfigError, check_readable, first_line
 from ..formats import EVENT_FILE
 from .model import FluxModel
 
@@ -147,14 +147,14 @@ def _parquet_batches(p: Path, batch_rows: int):
     try:
         pf = pq.ParquetFile(p)
     except Exception as exc:  # pyarrow raises several types for a bad file
-        raise ConfigError(f"event file '{p}': not a readable parquet file ({_first_line(exc)})") from None
+        raise ConfigError(f"event file '{p}': not a readable parquet file ({first_line(exc)})") from None
     _check_columns(pf.schema_arrow.names, p)
     types = {"energy_MeV": pa.float64(), "time_ns": pa.float64(), "window": pa.string()}
     try:
         for batch in pf.iter_batches(batch_size=batch_rows, columns=list(COLUMNS)):
             yield pa.RecordBatch.from_arrays([batch.column(k).cast(types[k]) for k in COLUMNS], names=list(COLUMNS))
-    except pa.ArrowException as exc:
-        raise ConfigError(f"event file '{p}': unreadable or wrongly typed column ({_first_line(exc)})") from None
+    except (pa.ArrowException, OSError) as exc:  # OSError: a damaged page (pyarrow's thrift errors)
+        raise ConfigError(f"event file '{p}': unreadable or wrongly typed column ({first_line(exc)})") from None
 
 
 def _header_names(head: bytes) -> tuple[str, ...]:
@@ -165,16 +165,12 @@ def _header_names(head: bytes) -> tuple[str, ...]:
     return COLUMNS
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 _CONVERSION = re.compile(r"column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\w+): invalid value '(.*)'")
 
 
 def _arrow_error(exc: BaseException, p: Path, names: tuple[str, ...] = COLUMNS) -> ConfigError:
     """One line for a pyarrow CSV error: the column, row and value when pyarrow names them."""
-    msg = _first_line(exc)
+    msg = first_line(exc)
     m = _CONVERSION.search(str(exc))
     if m:
         k = int(m.group(1))

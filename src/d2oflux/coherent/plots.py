@@ -77,8 +77,9 @@ def plot_fit(models: list[DatasetModel], lik: Likelihood, res: FitResult, path: 
 _MARK_KEY = "Creator"
 
 
-#: Suffixes of ``--plot``: the figure formats whose metadata carries the d2oflux mark (no suffix: PNG).
-PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+#: Suffixes of ``--plot``: the figure formats whose metadata carries the d2oflux mark (no suffix: PNG); matplotlib
+#: writes no metadata into JPEG or TIFF, so a rerun could not tell its own figure from a user's file.
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".eps", ".ps")
 
 
 def check_plot_path(path: Path) -> Path:

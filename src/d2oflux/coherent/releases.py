@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, check_readable, read_text_file
+from ..errors import ConfigError, check_readable, first_line, read_text_file
 
 
 def _load_text(path: Path, ncols: int | None = None) -> np.ndarray:
@@ -28,7 +28,7 @@ def _load_text(path: Path, ncols: int | None = None) -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)
             a = np.loadtxt(path, comments="#", ndmin=2)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"file '{path}': not a readable numeric text table ({str(exc).splitlines()[0]})") from None
+        raise ConfigError(f"file '{path}': not a readable numeric text table ({first_line(exc)})") from None
     if a.size == 0:
         raise ConfigError(f"file '{path}': no rows")
     if ncols is not None and a.shape[1] != ncols:
@@ -48,11 +48,12 @@ def read_event_list(path: str | Path, columns: list[str]) -> dict[str, np.ndarra
             import pyarrow.parquet as pq
 
             check_readable(p, "event file")
+            import pyarrow as pa
+
             try:
                 table = pq.read_table(p).to_pydict()
-            except Exception as exc:  # pyarrow raises several types for a bad file
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise ConfigError(f"event file '{p}': not a readable parquet file ({first[:200]})") from None
+            except (pa.ArrowException, OSError) as exc:  # not parquet, truncated, or a damaged page
+                raise ConfigError(f"event file '{p}': not a readable parquet file ({first_line(exc)[:200]})") from None
         else:
             import csv
 

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..config import StrictModel
+from ..config import StrictModel, describe_validation_error
 from .materials import QE_NAMES, WBLS_1PCT
 
 OPTICAL_MATERIALS = ("D2O", "H2O", "acrylic")
@@ -98,11 +98,8 @@ class PMTConfig(StrictModel):
                 raise ValueError("QE values must be numbers in [0, 1]")
             try:
                 return QETable(**v)
-            except ValidationError as exc:  # its first problem in one line, with the key it is about
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                msg = first["msg"].removeprefix("Value error, ")
-                raise ValueError(f"{where}: {msg}" if where else msg) from None
+            except ValidationError as exc:  # its first problem in one line, as a detector file's own keys
+                raise ValueError(describe_validation_error(QETable, exc)) from None
         return v
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, first_line
 from .spec import ScanSpec
 
 MANIFEST = "_scan.json"  # a leading underscore: Parquet readers of the folder skip it
@@ -138,9 +138,8 @@ def _read_chunk(path: Path, columns: list[str] | None = None) -> pa.Table:
     try:
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ConfigError(
-            f"scan store '{path.parent}': chunk '{path.name}' is not a readable scan chunk ({reason[:160]}); "
+            f"scan store '{path.parent}': chunk '{path.name}' is not a readable scan chunk ({first_line(exc)[:160]}); "
             "remove it and rerun the scan to recompute its points"
         ) from None
 
