@@ -466,3 +466,17 @@ def test_report_without_optics_or_releases(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert "--no-optics" in page and "could not be read" in page
     assert not list(out.glob("fig8*")) and not list(out.glob("fig9*"))
+
+
+def test_optics_section_says_when_it_shows_the_default_design_not_this_detector():
+    """d2o-1t (1000 kg of D2O) has no [optics] section: its report's optical section is the default module
+    design (596 kg vessel), and must say so; the module itself (592 kg) gets no such note."""
+    from d2oflux.detector import load_detector
+    from d2oflux.report import _optics_section, optics_study
+
+    part, _, _ = optics_study(load_detector("d2o-1t"), seed=1, statistics="fast")
+    assert part["optics_source"] == "default"
+    assert "not this detector's 1000 kg" in part["geometry_note"]
+    assert "<b>Note:</b> Detector &#x27;d2o-1t&#x27; has no [optics] section" in _optics_section({"optics": part})
+    module, _, _ = optics_study(load_detector("d2o-module1"), seed=1, statistics="fast")
+    assert "geometry_note" not in module

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,9 @@ import numpy as np
 
 from . import __version__
 from .analysis.sensitivity import REFERENCES
+from .detector import VESSEL_MASS_TOLERANCE
 from .errors import ConfigError, check_seed, strict_json
+from .materials import material
 
 FIGURES = {
     "fig5_sensitivity": "Relative uncertainty of the flux normalisation versus exposure, from Asimov fits of the "
@@ -266,6 +269,16 @@ def optics_study(det, seed: int, statistics: str = "full", progress: bool = Fals
     cal = calibrate(michel["pe"][in_d2o].astype(float))
     r = det.config.response
     part = {"included": True, "statistics": statistics, "config_digest": resp.digest}
+    part["optics_source"] = "detector" if det.config.optics is not None else "default"
+    d2o_kg = sum(r.mass_kg for r in det.regions if r.material == "D2O")
+    v = cfg.vessel
+    vessel_kg = math.pi * v.d2o_radius_cm**2 * v.d2o_height_cm * material("D2O").density_g_cm3 / 1000.0
+    if det.config.optics is None and d2o_kg > 0 and abs(vessel_kg / d2o_kg - 1.0) > VESSEL_MASS_TOLERANCE:
+        part["geometry_note"] = (
+            f"detector '{det.name}' has no [optics] section, so this section shows the optical model's default "
+            f"design (the module's vessel, {vessel_kg:.0f} kg of D2O), not this detector's {d2o_kg:.0f} kg; add an "
+            "[optics] section describing its geometry to derive its own response"
+        )
     part.update(optics_summary(resp, cal, r.threshold_MeV))
     part["threshold_MeV"] = r.threshold_MeV
     part["build"] = {
@@ -925,8 +938,13 @@ def _optics_section(s: dict) -> str:
         if assumed is not None
         else ""
     )
+    note = (
+        f"<p><b>Note:</b> {html.escape(o['geometry_note'][0].upper() + o['geometry_note'][1:])}.</p>"
+        if o.get("geometry_note")
+        else ""
+    )
     return (
-        head + f"<p>The light yield need not be assumed: the optical model of the module ("
+        head + note + f"<p>The light yield need not be assumed: the optical model of the module ("
         f"{_span('optics.n_pmts', o['n_pmts'])} PMTs) derives <b>{_span('optics.light_yield_pe_per_MeV', ly)} "
         f"PE/MeV</b> for electrons uniform in the heavy water. {uses}</p>"
         + fast
