@@ -127,3 +127,14 @@ def test_sensitivity_without_cevns_detectors(capsys):
     assert main(["sensitivity", "--years", "1", "--cevns-detectors", "none", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out
+
+
+@pytest.mark.parametrize("text", ["nue_d_cc,,nue_o16_cc", "nue_d_cc,", ","])
+def test_generate_channels_with_an_empty_item_is_an_error(text):
+    """``--channels a,,b`` used to skip the empty item silently (like ``--years``, now refused)."""
+    from d2oflux.errors import ConfigError
+    from d2oflux.generate.plan import parse_channels
+
+    with pytest.raises(ConfigError, match="--channels"):
+        parse_channels(text)
+    assert parse_channels(" nue_d_cc , nue_o16_cc") == ["nue_d_cc", "nue_o16_cc"]

@@ -109,13 +109,15 @@ class Plan:
 
 
 def parse_channels(text: str | list[str] | None) -> list[str] | None:
-    """``"a,b@r"`` or a list -> list of non-empty stripped names (None stays None)."""
+    """``"a,b@r"`` or a list -> list of stripped names (None stays None); an empty item is an error."""
     if text is None:
         return None
     items = text.split(",") if isinstance(text, str) else list(text)
-    out = [s.strip() for s in items if s and s.strip()]
-    if not out:
+    out = [s.strip() for s in items]
+    if not any(out):
         raise ConfigError("--channels: expected a comma-separated list of channel names, got an empty list")
+    if not all(out):
+        raise ConfigError(f"--channels: empty item in {','.join(items)!r}; expected names separated by single commas")
     return out
 
 
