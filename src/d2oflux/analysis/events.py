@@ -93,7 +93,8 @@ def _csv_batches(p: Path, chunk_bytes: int):
 
 
 class _CleanLines(io.RawIOBase):
-    """A binary stream of a CSV file without its ``#`` comment lines, checked to be UTF-8 as it is read."""
+    """A binary stream of a CSV file without its ``#`` comment lines, checked to be UTF-8 as it is read; the
+    header's column names are stripped of surrounding spaces (``energy_MeV, time_ns`` reads as written)."""
 
     _COMMENT = re.compile(rb"(?m)^[ \t]*#[^\n]*\n")
 
@@ -104,6 +105,7 @@ class _CleanLines(io.RawIOBase):
         self.offset = 0  # bytes of the file consumed, for error messages
         self.eof = False
         self.first = True
+        self.header_done = False
 
     def readable(self) -> bool:
         return True
@@ -133,7 +135,12 @@ class _CleanLines(io.RawIOBase):
             if b"\x00" in data:
                 raise ConfigError(f"event file '{self.path}': contains NUL bytes, not a text file")
             self.offset += len(data)
-            self.buf = memoryview(self._COMMENT.sub(b"", data))
+            data = self._COMMENT.sub(b"", data)
+            if not self.header_done and data:  # the header: names stripped of spaces, as the other readers do
+                line, sep, rest = data.partition(b"\n")
+                data = b",".join(name.strip() for name in line.split(b",")) + sep + rest
+                self.header_done = True
+            self.buf = memoryview(data)
         n = min(len(b), len(self.buf))
         b[:n] = self.buf[:n]
         self.buf = self.buf[n:]
