@@ -104,7 +104,18 @@ def load_facility(name_or_path: str | Path = "sns-fts", **overrides: float) -> F
 
 
 def pot_from_beam(power_MW: float, seconds: float, proton_energy_GeV: float) -> float:
-    """Protons on target ``N = P t / (E_p e)`` for power [MW], time [s], proton kinetic energy [GeV]."""
+    """Protons on target ``N = P t / (E_p e)`` for power [MW], time [s], proton kinetic energy [GeV].
+
+    Raises :class:`ConfigError` for a negative or non-finite power or time, or a proton energy that is not > 0.
+    """
+    for value, field_name in ((power_MW, "power_MW"), (seconds, "seconds")):
+        try:
+            ok = not isinstance(value, bool | str) and math.isfinite(float(value)) and float(value) >= 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{field_name}: expected a finite number >= 0, got {value!r}")
+    require_positive(proton_energy_GeV, "proton_energy_GeV", "GeV")
     return power_MW * 1e6 * seconds / (proton_energy_GeV * 1e9 * c.ELEMENTARY_CHARGE_C)
 
 

@@ -135,6 +135,10 @@ class Expectation:
 
     def in_window(self, name: str) -> np.ndarray:
         """Detected counts of channel ``name`` in the analysis window, shape (energy bins, time bins)."""
+        if name not in self.channels:
+            from .errors import ConfigError
+
+            raise ConfigError(f"channel '{name}': not in this expectation; expected one of {', '.join(self.channels)}")
         e, t = self.window_slices()
         return self.channels[name].reco_time_counts[e, t]
 
@@ -206,6 +210,16 @@ def expect(
     -------
     Expectation
     """
+    from .beam import Exposure
+    from .errors import ConfigError
+    from .source import Source
+
+    for value, kind, field_name in ((source, Source, "source"), (exposure, Exposure, "exposure")):
+        if not isinstance(value, kind):
+            raise ConfigError(
+                f"{field_name}: expected a d2oflux.source.{kind.__name__}, got {type(value).__name__} "
+                "(e.g. Source(load_facility('sns-fts')), Exposure.from_years(facility, 1.0))"
+            )
     disk_cache = disk_cache and cross_sections is None and _rate_cache_enabled()
     # an analytic detector response is cached with the tables; any other is built (or given) here
     cache_response = disk_cache and response is None and detector.config.response.model == "analytic"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, check_readable, first_line, read_text_file
+from .errors import ConfigError, check_readable, first_line, read_text_file, require_positive
 
 #: Largest accepted response matrix (visible x reconstructed bins): 5e7 elements, 400 MB of floats.
 MAX_MATRIX_ELEMENTS = 50_000_000
@@ -54,6 +54,14 @@ class Response:
     visible_particles: tuple[str, ...] = ("electron", "positron", "gamma")
 
     def __post_init__(self) -> None:
+        for name in ("visible_edges_MeV", "reco_edges_MeV", "matrix", "efficiency"):
+            value = getattr(self, name)
+            if not isinstance(value, np.ndarray):  # lists are accepted; arrays (maybe read-only) are kept as given
+                object.__setattr__(self, name, np.asarray(value, dtype=float))
+        _check_edges(self.visible_edges_MeV, "visible_edges_MeV")
+        _check_edges(self.reco_edges_MeV, "reco_edges_MeV")
+        if isinstance(self.visible_particles, str):
+            raise ConfigError(f"visible_particles: expected a tuple of particle names, got {self.visible_particles!r}")
         n, m = self.visible_edges_MeV.size - 1, self.reco_edges_MeV.size - 1
         if self.matrix.shape != (n, m):
             raise ConfigError(
@@ -109,6 +117,16 @@ class Response:
         """
         from scipy.special import ndtr  # lazily: `d2oflux rates` with a warm rate cache never imports scipy
 
+        require_positive(light_yield_pe_per_MeV, "light_yield_pe_per_MeV", "photo-electrons per MeV")
+        require_positive(energy_scale, "energy_scale")
+        if not (np.isfinite(resolution_constant) and resolution_constant >= 0):
+            raise ConfigError(f"resolution_constant: expected a finite number >= 0, got {resolution_constant!r}")
+        if not np.isfinite(threshold_MeV):
+            raise ConfigError(f"threshold_MeV: expected a finite number in MeV, got {threshold_MeV!r}")
+        _check_edges(np.asarray(visible_edges_MeV, dtype=float), "visible_edges_MeV")
+        _check_edges(np.asarray(reco_edges_MeV, dtype=float), "reco_edges_MeV")
+        if isinstance(visible_particles, str):
+            raise ConfigError(f"visible_particles: expected a tuple of particle names, got {visible_particles!r}")
         vis = np.asarray(visible_edges_MeV, dtype=float)
         reco = np.asarray(reco_edges_MeV, dtype=float)
         x, w = np.polynomial.legendre.leggauss(4)
@@ -129,6 +147,14 @@ def read_only(resp: Response) -> Response:
     for a in (resp.visible_edges_MeV, resp.reco_edges_MeV, resp.matrix, resp.efficiency):
         a.setflags(write=False)
     return resp
+
+
+def _check_edges(edges: np.ndarray, what: str) -> None:
+    """Raise :class:`ConfigError` unless ``edges`` are one-dimensional, at least two, finite and increasing."""
+    if edges.ndim != 1 or edges.size < 2:
+        raise ConfigError(f"{what}: expected a one-dimensional array of at least two bin edges [MeV]")
+    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise ConfigError(f"{what}: bin edges must be finite and strictly increasing [MeV]")
 
 
 def _check_values(a: np.ndarray, what: str) -> None:

@@ -28,8 +28,18 @@ from .errors import ConfigError
 _MICHEL_SHAPES = {"nu_e": "nu_e", "anti_nu_mu": "anti_nu_mu", "anti_nu_e": "nu_e"}
 
 
+def _energies(E_MeV: ArrayLike) -> np.ndarray:
+    """Neutrino energies [MeV] as a float array; ``ValueError`` naming ``E_MeV`` if any is NaN."""
+    E = np.asarray(E_MeV, dtype=float)
+    if np.isnan(E).any():
+        raise ValueError("E_MeV: neutrino energy is NaN")
+    return E
+
+
 def michel_pdf(shape: str, E_MeV: ArrayLike) -> np.ndarray:
     """Michel spectrum dN/dE [1/MeV] of a neutrino from mu+ decay at rest, zero outside [0, m_mu/2].
+
+    Raises ``ValueError`` for a NaN energy.
 
     Parameters
     ----------
@@ -39,7 +49,7 @@ def michel_pdf(shape: str, E_MeV: ArrayLike) -> np.ndarray:
         Neutrino energies [MeV].
     """
     m = c.M_MU_MEV
-    x = np.asarray(E_MeV, dtype=float) / m
+    x = _energies(E_MeV) / m
     inside = (x >= 0) & (x <= 0.5)
     if shape == "nu_e":
         f = (192.0 / m) * x**2 * (0.5 - x)
@@ -61,7 +71,7 @@ def spectrum_pdf(flavour: str, E_MeV: ArrayLike) -> np.ndarray:
 
 def spectrum_cdf(flavour: str, E_MeV: ArrayLike) -> np.ndarray:
     """Cumulative distribution of :func:`spectrum_pdf` (closed form); a step for ``nu_mu``."""
-    E = np.asarray(E_MeV, dtype=float)
+    E = _energies(E_MeV)
     if flavour == "nu_mu":
         return np.where(E >= c.E_NUMU_PROMPT_MEV, 1.0, 0.0)
     x = np.clip(E / c.M_MU_MEV, 0.0, 0.5)
@@ -249,12 +259,10 @@ class Spectrum:
         """dN/dE [1/MeV], normalised to 1; not defined for a line (use :attr:`line_MeV`)."""
         if self.table is None:
             return spectrum_pdf(self.flavour, E_MeV)
-        return np.interp(
-            np.asarray(E_MeV, dtype=float), self.table.energies_MeV, self.table.spectra[self.flavour], left=0, right=0
-        )
+        return np.interp(_energies(E_MeV), self.table.energies_MeV, self.table.spectra[self.flavour], left=0, right=0)
 
     def cdf(self, E_MeV: ArrayLike) -> np.ndarray:
-        """Fraction of the neutrinos below ``E_MeV`` (exact for both kinds)."""
+        """Fraction of the neutrinos below ``E_MeV`` (exact for both kinds); ``ValueError`` for a NaN energy."""
         if self.table is None:
             return spectrum_cdf(self.flavour, E_MeV)
         E = self.table.energies_MeV
@@ -262,7 +270,7 @@ class Spectrum:
         pieces = 0.5 * (f[1:] + f[:-1]) * np.diff(E)  # exact integrals of the linear interpolation
         norm = pieces.sum()
         cum = np.concatenate([[0.0], np.cumsum(pieces)]) / norm
-        x = np.clip(np.asarray(E_MeV, dtype=float), E[0], E[-1])
+        x = np.clip(_energies(E_MeV), E[0], E[-1])
         k = np.clip(np.searchsorted(E, x, side="right") - 1, 0, E.size - 2)
         dx = x - E[k]
         slope = (f[k + 1] - f[k]) / (E[k + 1] - E[k])
@@ -283,6 +291,11 @@ class Spectrum:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` energies [MeV] drawn from the spectrum (inverse CDF, linear on a fine grid)."""
+        from .errors import is_whole_number
+
+        if not is_whole_number(n, at_least=0):
+            raise ConfigError(f"n: expected a whole number >= 0 of energies to draw, got {n!r}")
+        n = int(n)
         line = self.line_MeV
         if line is not None:
             return np.full(n, line)

@@ -32,7 +32,7 @@ import numpy as np
 from ..backgrounds import BackgroundHistograms, background_histograms
 from ..beam import Exposure
 from ..detector import Detector
-from ..errors import ConfigError
+from ..errors import ConfigError, require_positive
 from ..rates import Expectation, expect
 from ..source import Source
 from ..systematics import SystematicsProfile, apply_profile, load_profile
@@ -281,9 +281,12 @@ def scale_workspace(workspace: dict, factor: float) -> dict:
     """A copy of ``workspace`` with every expected and observed count multiplied by ``factor``.
 
     Every sample is proportional to the exposure (neutrino-induced, beam neutrons, and the steady state
-    through the beam live time), so this is the workspace for ``factor`` times the exposure.
+    through the beam live time), so this is the workspace for ``factor`` times the exposure. ``factor`` must be
+    a finite number > 0 (:class:`ConfigError` otherwise).
     """
     import copy
+
+    factor = require_positive(factor, "factor (exposure ratio)")
 
     ws = copy.deepcopy(workspace)
     for ch in ws["channels"]:

@@ -79,11 +79,12 @@ REFERENCES: list[dict] = [
 
 def check_years(years: list[float]) -> list[float]:
     """Validate an exposure list: non-empty, every value a positive finite number."""
-    if not years:
+    if isinstance(years, str | bytes) or not isinstance(years, list | tuple | np.ndarray) or not len(years):
         raise ConfigError("--years: expected a non-empty comma-separated list of positive numbers")
     out = []
     for y in years:
-        if not np.isfinite(y) or y <= 0:
+        number = not isinstance(y, bool) and isinstance(y, int | float | np.integer | np.floating)
+        if not number or not np.isfinite(y) or y <= 0:
             raise ConfigError(f"--years: every exposure must be a positive number of SNS-years, got {y}")
         out.append(float(y))
     return out

@@ -19,6 +19,7 @@ Example (all keys optional)::
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from typing import Literal
 
@@ -146,7 +147,18 @@ class BuildConfig(StrictModel):
     events_per_energy: int = Field(default=1000, ge=10)
     energies_MeV: tuple[float, ...] = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 52.8, 60.0)
     map_events: int = Field(default=4000, ge=10)
-    seed: int = 20261126
+    seed: int = Field(default=20261126, ge=0, lt=2**63)
+
+    @field_validator("energies_MeV")
+    @classmethod
+    def _energies(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        # the resolution is interpolated between them and the light yield averages those of >= 10 MeV
+        increasing = all(a < b for a, b in itertools.pairwise(v))
+        if len(v) < 2 or any(not 0 < e < float("inf") for e in v) or not increasing:
+            raise ValueError("expected at least two positive, strictly increasing electron energies [MeV]")
+        if max(v) < 10.0:
+            raise ValueError("expected at least one energy >= 10 MeV (the light yield is averaged over those)")
+        return v
 
 
 class OpticsConfig(StrictModel):
