@@ -140,3 +140,14 @@ def test_in_window_names_an_unknown_channel():
     result = expect(load_detector("d2o-module1"), Source(fac), Exposure.from_years(fac, 1.0))
     with pytest.raises(ConfigError, match="channel 'nue_dcc'.*nue_d_cc"):
         result.in_window("nue_dcc")
+
+
+# -- cross sections: a string or None energy gave numpy's message (or "is NaN") without the argument -------
+@pytest.mark.parametrize("energy", ["abc", None, 1 + 2j])
+def test_sigma_names_a_non_numeric_energy(energy):
+    from d2oflux.xsec import NueDeuteronCC
+
+    with pytest.raises(ValueError, match="E_MeV: expected neutrino energies in MeV"):
+        NueDeuteronCC().sigma(energy)
+    with pytest.raises(ValueError, match="E_MeV: expected neutrino energies in MeV"):
+        spectrum_pdf("nu_e", energy)

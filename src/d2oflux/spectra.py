@@ -29,8 +29,13 @@ _MICHEL_SHAPES = {"nu_e": "nu_e", "anti_nu_mu": "anti_nu_mu", "anti_nu_e": "nu_e
 
 
 def _energies(E_MeV: ArrayLike) -> np.ndarray:
-    """Neutrino energies [MeV] as a float array; ``ValueError`` naming ``E_MeV`` if any is NaN."""
-    E = np.asarray(E_MeV, dtype=float)
+    """Neutrino energies [MeV] as a float array; ``ValueError`` naming ``E_MeV`` if one is NaN or not a number."""
+    try:
+        E = np.asarray(E_MeV, dtype=float) if E_MeV is not None else None
+    except (TypeError, ValueError):
+        E = None
+    if E is None:
+        raise ValueError(f"E_MeV: expected neutrino energies in MeV (a number or an array), got {E_MeV!r}")
     if np.isnan(E).any():
         raise ValueError("E_MeV: neutrino energy is NaN")
     return E

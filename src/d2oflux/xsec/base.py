@@ -157,8 +157,13 @@ class CrossSection(ABC):
 # argument checks and grid helpers shared by the models
 # ------------------------------------------------------------------------------------------------
 def as_energy_array(E_MeV: ArrayLike, name: str = "E_MeV") -> np.ndarray:
-    """Neutrino energies as a float array; ``ValueError`` naming ``name`` if any is NaN."""
-    E = np.asarray(E_MeV, dtype=float)
+    """Neutrino energies as a float array; ``ValueError`` naming ``name`` if one is NaN or not a number."""
+    try:
+        E = np.asarray(E_MeV, dtype=float) if E_MeV is not None else None
+    except (TypeError, ValueError):
+        E = None
+    if E is None:
+        raise ValueError(f"{name}: expected neutrino energies in MeV (a number or an array), got {E_MeV!r}")
     if np.isnan(E).any():
         raise ValueError(f"{name}: neutrino energy is NaN")
     return E
