@@ -65,6 +65,22 @@ def is_whole_number(value, *, at_least: int) -> bool:
 SEED_LIMIT = 2**63
 
 
+def as_energy_array(E_MeV, name: str = "E_MeV"):
+    """Neutrino energies [MeV] as a float numpy array; ``ValueError`` naming ``name`` if one is NaN or not a
+    number (shared by the spectra and the cross sections)."""
+    import numpy as np
+
+    try:
+        E = np.asarray(E_MeV, dtype=float) if E_MeV is not None else None
+    except (TypeError, ValueError):
+        E = None
+    if E is None:
+        raise ValueError(f"{name}: expected neutrino energies in MeV (a number or an array), got {E_MeV!r}")
+    if np.isnan(E).any():
+        raise ValueError(f"{name}: neutrino energy is NaN")
+    return E
+
+
 def check_seed(seed, field: str = "--seed") -> int:
     """Return ``seed`` as an int, or raise :class:`ConfigError` unless it is an integer in [0, 2**63)."""
     import numbers

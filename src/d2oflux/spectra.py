@@ -23,22 +23,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import constants as c
-from .errors import ConfigError
+from .errors import ConfigError, as_energy_array
 
 _MICHEL_SHAPES = {"nu_e": "nu_e", "anti_nu_mu": "anti_nu_mu", "anti_nu_e": "nu_e"}
-
-
-def _energies(E_MeV: ArrayLike) -> np.ndarray:
-    """Neutrino energies [MeV] as a float array; ``ValueError`` naming ``E_MeV`` if one is NaN or not a number."""
-    try:
-        E = np.asarray(E_MeV, dtype=float) if E_MeV is not None else None
-    except (TypeError, ValueError):
-        E = None
-    if E is None:
-        raise ValueError(f"E_MeV: expected neutrino energies in MeV (a number or an array), got {E_MeV!r}")
-    if np.isnan(E).any():
-        raise ValueError("E_MeV: neutrino energy is NaN")
-    return E
 
 
 def michel_pdf(shape: str, E_MeV: ArrayLike) -> np.ndarray:
@@ -54,7 +41,7 @@ def michel_pdf(shape: str, E_MeV: ArrayLike) -> np.ndarray:
         Neutrino energies [MeV].
     """
     m = c.M_MU_MEV
-    x = _energies(E_MeV) / m
+    x = as_energy_array(E_MeV) / m
     inside = (x >= 0) & (x <= 0.5)
     if shape == "nu_e":
         f = (192.0 / m) * x**2 * (0.5 - x)
@@ -76,7 +63,7 @@ def spectrum_pdf(flavour: str, E_MeV: ArrayLike) -> np.ndarray:
 
 def spectrum_cdf(flavour: str, E_MeV: ArrayLike) -> np.ndarray:
     """Cumulative distribution of :func:`spectrum_pdf` (closed form); a step for ``nu_mu``."""
-    E = _energies(E_MeV)
+    E = as_energy_array(E_MeV)
     if flavour == "nu_mu":
         return np.where(E >= c.E_NUMU_PROMPT_MEV, 1.0, 0.0)
     x = np.clip(E / c.M_MU_MEV, 0.0, 0.5)
@@ -264,7 +251,9 @@ class Spectrum:
         """dN/dE [1/MeV], normalised to 1; not defined for a line (use :attr:`line_MeV`)."""
         if self.table is None:
             return spectrum_pdf(self.flavour, E_MeV)
-        return np.interp(_energies(E_MeV), self.table.energies_MeV, self.table.spectra[self.flavour], left=0, right=0)
+        return np.interp(
+            as_energy_array(E_MeV), self.table.energies_MeV, self.table.spectra[self.flavour], left=0, right=0
+        )
 
     def cdf(self, E_MeV: ArrayLike) -> np.ndarray:
         """Fraction of the neutrinos below ``E_MeV`` (exact for both kinds); ``ValueError`` for a NaN energy."""
@@ -275,7 +264,7 @@ class Spectrum:
         pieces = 0.5 * (f[1:] + f[:-1]) * np.diff(E)  # exact integrals of the linear interpolation
         norm = pieces.sum()
         cum = np.concatenate([[0.0], np.cumsum(pieces)]) / norm
-        x = np.clip(_energies(E_MeV), E[0], E[-1])
+        x = np.clip(as_energy_array(E_MeV), E[0], E[-1])
         k = np.clip(np.searchsorted(E, x, side="right") - 1, 0, E.size - 2)
         dx = x - E[k]
         slope = (f[k + 1] - f[k]) / (E[k + 1] - E[k])

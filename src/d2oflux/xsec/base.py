@@ -18,6 +18,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 from numpy.typing import ArrayLike
 
+from d2oflux.errors import as_energy_array
+
 #: Flavour names used everywhere in d2oflux, with their PDG codes.
 FLAVOUR_PDG: dict[str, int] = {
     "nu_e": 12,
@@ -156,19 +158,6 @@ class CrossSection(ABC):
 # ------------------------------------------------------------------------------------------------
 # argument checks and grid helpers shared by the models
 # ------------------------------------------------------------------------------------------------
-def as_energy_array(E_MeV: ArrayLike, name: str = "E_MeV") -> np.ndarray:
-    """Neutrino energies as a float array; ``ValueError`` naming ``name`` if one is NaN or not a number."""
-    try:
-        E = np.asarray(E_MeV, dtype=float) if E_MeV is not None else None
-    except (TypeError, ValueError):
-        E = None
-    if E is None:
-        raise ValueError(f"{name}: expected neutrino energies in MeV (a number or an array), got {E_MeV!r}")
-    if np.isnan(E).any():
-        raise ValueError(f"{name}: neutrino energy is NaN")
-    return E
-
-
 def check_below(E: np.ndarray, E_max: float, source: str) -> None:
     """Raise ``ValueError`` naming the energy if any of ``E`` exceeds the valid range ``E_max``."""
     if E.size and np.nanmax(E) > E_max * (1 + 1e-12):
