@@ -59,3 +59,15 @@ def test_figures_and_summary():
         assert fig.axes
     d = optics_summary(r, cal)
     assert d["n_pmts"] == 12 and "michel" in d
+
+
+def test_build_accepts_the_largest_allowed_seed():
+    # regression: the build derived each step's seed as seed * 1000 + step, beyond the kernels' int64 for
+    # seeds >= ~9.2e15 that the configuration accepts (an OverflowError traceback)
+    from d2oflux.errors import SEED_LIMIT
+    from d2oflux.optics.config import OpticsConfig
+    from d2oflux.optics.response import build_response
+
+    build = {"events_per_energy": 10, "map_events": 10, "energies_MeV": [5.0, 10.0], "seed": SEED_LIMIT - 1}
+    r = build_response(OpticsConfig.model_validate({"build": build}))
+    assert r.pe.shape == (2, 10) and np.all(r.pe[1] > 0)

@@ -310,15 +310,15 @@ def pmt_pass(n, x, y, z, dx, dy, dz, flag, planes, grid, discs, tb, code, todo):
             if ix < 0 or iy < 0 or ix >= ncell or iy >= ncell:
                 continue
             for s in range(grid.shape[3]):
-                k = grid[j, iy, ix, s]
-                if k < 0:
+                d = grid[j, iy, ix, s]
+                if d < 0:
                     break
-                ex = hx - discs[k, 0]
-                ey = hy - discs[k, 1]
-                if ex * ex + ey * ey <= discs[k, 3]:
-                    if uz * discs[k, 2] < ZERO:  # against the disc's facing direction: the photocathode
+                ex = hx - discs[d, 0]
+                ey = hy - discs[d, 1]
+                if ex * ex + ey * ey <= discs[d, 3]:
+                    if uz * discs[d, 2] < ZERO:  # against the disc's facing direction: the photocathode
                         t = tp
-                        code[i] = PMT0 + int(discs[k, 4])
+                        code[i] = PMT0 + int(discs[d, 4])
                     elif tp < t:
                         t = tp
                         code[i] = PMT_BODY

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..config import StrictModel, describe_validation_error
+from ..errors import SEED_LIMIT
 from .materials import QE_NAMES, WBLS_1PCT
 
 OPTICAL_MATERIALS = ("D2O", "H2O", "acrylic")
@@ -147,7 +148,7 @@ class BuildConfig(StrictModel):
     events_per_energy: int = Field(default=1000, ge=10)
     energies_MeV: tuple[float, ...] = (2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 52.8, 60.0)
     map_events: int = Field(default=4000, ge=10)
-    seed: int = Field(default=20261126, ge=0, lt=2**63)
+    seed: int = Field(default=20261126, ge=0, lt=SEED_LIMIT)
 
     @field_validator("energies_MeV")
     @classmethod

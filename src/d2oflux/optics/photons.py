@@ -257,10 +257,10 @@ class WavefrontCPUBackend:
     name = "numba-wavefront"
 
     def trace(self, geom, pos, dirs, wavelength_nm, seed, apply_detection_probability=False):
-        pos, dirs, il, vol = photon_start(geom, pos, dirs, wavelength_nm)
         wg = wavefront_geometry(geom)
         if wg is None:
             return ScalarCPUBackend().trace(geom, pos, dirs, wavelength_nm, seed, apply_detection_probability)
+        pos, dirs, il, vol = photon_start(geom, pos, dirs, wavelength_nm)
         hit, _ = trace_wavefront_batch(wg, pos, dirs, il, vol, photon_keys(int(seed), 0, len(pos)))
         return detection_culled(geom, hit, il, seed, apply_detection_probability)
 

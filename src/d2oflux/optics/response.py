@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtr
 
-from ..errors import ConfigError
+from ..errors import SEED_LIMIT, ConfigError
 from ..response import Response
 from .config import OpticsConfig
 from .geometry import OpticalGeometry, build_geometry
@@ -278,7 +278,8 @@ def build_response(cfg: OpticsConfig, *, progress: bool = False, backend: str = 
             pos = uniform_in_cylinder(rng, n, radius, half)
         dirs = isotropic_directions(rng, n)
         t0 = time.perf_counter()
-        out = be.simulate_events(geom, 0, np.full(n, e), pos, dirs, b.seed * 1000 + k)
+        # the step's seed, within the kernels' [0, 2^63) for every allowed build seed (unchanged below ~9e15)
+        out = be.simulate_events(geom, 0, np.full(n, e), pos, dirs, (b.seed * 1000 + k) % SEED_LIMIT)
         seconds += time.perf_counter() - t0
         traced += float(out["photons_traced"].sum())
         trace_cpu += float(out["trace_cpu_seconds"])
