@@ -123,12 +123,12 @@ class Response:
             raise ConfigError(f"resolution_constant: expected a finite number >= 0, got {resolution_constant!r}")
         if not np.isfinite(threshold_MeV):
             raise ConfigError(f"threshold_MeV: expected a finite number in MeV, got {threshold_MeV!r}")
-        _check_edges(np.asarray(visible_edges_MeV, dtype=float), "visible_edges_MeV")
-        _check_edges(np.asarray(reco_edges_MeV, dtype=float), "reco_edges_MeV")
-        if isinstance(visible_particles, str):
-            raise ConfigError(f"visible_particles: expected a tuple of particle names, got {visible_particles!r}")
         vis = np.asarray(visible_edges_MeV, dtype=float)
         reco = np.asarray(reco_edges_MeV, dtype=float)
+        _check_edges(vis, "visible_edges_MeV")
+        _check_edges(reco, "reco_edges_MeV")
+        if isinstance(visible_particles, str):
+            raise ConfigError(f"visible_particles: expected a tuple of particle names, got {visible_particles!r}")
         x, w = np.polynomial.legendre.leggauss(4)
         half = 0.5 * np.diff(vis)
         E = 0.5 * (vis[1:] + vis[:-1])[:, None] + half[:, None] * x[None, :]  # (n, 4) sub-points
