@@ -20,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, check_readable, first_line, read_text_file, require_positive
+from .errors import (
+    ConfigError,
+    check_readable,
+    first_line,
+    read_text_file,
+    require_non_negative,
+    require_positive,
+)
 
 #: Largest accepted response matrix (visible x reconstructed bins): 5e7 elements, 400 MB of floats.
 MAX_MATRIX_ELEMENTS = 50_000_000
@@ -119,8 +126,7 @@ class Response:
 
         require_positive(light_yield_pe_per_MeV, "light_yield_pe_per_MeV", "photo-electrons per MeV")
         require_positive(energy_scale, "energy_scale")
-        if not (np.isfinite(resolution_constant) and resolution_constant >= 0):
-            raise ConfigError(f"resolution_constant: expected a finite number >= 0, got {resolution_constant!r}")
+        require_non_negative(resolution_constant, "resolution_constant")
         if not np.isfinite(threshold_MeV):
             raise ConfigError(f"threshold_MeV: expected a finite number in MeV, got {threshold_MeV!r}")
         vis = np.asarray(visible_edges_MeV, dtype=float)
