@@ -51,6 +51,7 @@ def test_spectrum_sample_count_is_checked(n):
         ({"light_yield_pe_per_MeV": -1.0}, "light_yield_pe_per_MeV"),
         ({"resolution_constant": -0.05}, "resolution_constant"),
         ({"resolution_constant": np.nan}, "resolution_constant"),
+        ({"resolution_constant": "0.05"}, "resolution_constant"),  # was a TypeError from np.isfinite
         ({"energy_scale": -1.0}, "energy_scale"),
         ({"threshold_MeV": np.nan}, "threshold_MeV"),
         ({"vis": VIS[::-1]}, "visible_edges_MeV"),
@@ -75,7 +76,13 @@ def test_response_accepts_lists():
 # -- the beam: a zero proton energy was a ZeroDivisionError, a negative power a negative POT ---------------
 @pytest.mark.parametrize(
     ("args", "field"),
-    [((1.4, 3600.0, 0.0), "proton_energy_GeV"), ((-1.4, 3600.0, 1.0), "power_MW"), ((1.4, np.nan, 1.0), "seconds")],
+    [
+        ((1.4, 3600.0, 0.0), "proton_energy_GeV"),
+        ((1.4, 3600.0, "1"), "proton_energy_GeV"),
+        ((-1.4, 3600.0, 1.0), "power_MW"),
+        ((True, 3600.0, 1.0), "power_MW"),
+        ((1.4, np.nan, 1.0), "seconds"),
+    ],
 )
 def test_pot_from_beam_checks_its_arguments(args, field):
     with pytest.raises(ConfigError, match=field):

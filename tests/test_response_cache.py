@@ -99,8 +99,21 @@ def test_analytic_responses_shared_between_detectors_with_the_same_response():
     assert not np.allclose(other.matrix, base.make_response().matrix)
 
 
+def test_file_cache_keeps_the_most_recent_files(tmp_path, count_reads):
+    small = response_module.Response([0.0, 1.0, 2.0], [0.0, 1.0], [[0.5], [0.5]], [1.0, 1.0])
+    paths = [tmp_path / f"r{k}.csv" for k in range(response_module.FILE_CACHE_SIZE + 1)]
+    for p in paths:
+        _write_csv(p, small)
+    for p in paths[1:]:
+        response_module.load_response_file(p)
+    response_module.load_response_file(paths[-1])  # the latest file: kept
+    assert len(count_reads) == len(paths) - 1
+    response_module.load_response_file(paths[0])  # one more file: the least recently used is dropped
+    response_module.load_response_file(paths[1])
+    assert len(count_reads) == len(paths) + 1
+
+
 def test_cache_is_bounded(monkeypatch):
-    assert response_module._read_arrays.cache_info().maxsize == response_module.FILE_CACHE_SIZE
     det = load_detector("d2o-1t")
     monkeypatch.setattr(detector_module, "RESPONSE_CACHE_MAX_ELEMENTS", 10)  # a "large" matrix: not kept
     first = det.make_response(energy_scale=1.013)

@@ -34,7 +34,7 @@ from pydantic import Field, field_validator
 
 from . import constants as c
 from .config import StrictModel, parse_toml, read_preset_text, validate
-from .errors import ConfigError, read_text_file, require_positive
+from .errors import ConfigError, read_text_file, require_non_negative, require_positive
 from .formats import BEAM_HISTORY
 from .timing import TimingModel
 
@@ -108,13 +108,8 @@ def pot_from_beam(power_MW: float, seconds: float, proton_energy_GeV: float) -> 
 
     Raises :class:`ConfigError` for a negative or non-finite power or time, or a proton energy that is not > 0.
     """
-    for value, field_name in ((power_MW, "power_MW"), (seconds, "seconds")):
-        try:
-            ok = not isinstance(value, bool | str) and math.isfinite(float(value)) and float(value) >= 0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ConfigError(f"{field_name}: expected a finite number >= 0, got {value!r}")
+    require_non_negative(power_MW, "power_MW", "MW")
+    require_non_negative(seconds, "seconds", "s")
     require_positive(proton_energy_GeV, "proton_energy_GeV", "GeV")
     return power_MW * 1e6 * seconds / (proton_energy_GeV * 1e9 * c.ELEMENTARY_CHARGE_C)
 

@@ -352,7 +352,7 @@ def check_vessel_mass(config: DetectorConfig) -> None:
         return
     v = config.optics.vessel if config.optics is not None else VesselConfig()
     density = d2o[0].to_material().density_g_cm3
-    vessel_kg = math.pi * v.d2o_radius_cm**2 * v.d2o_height_cm * density / 1000.0
+    vessel_kg = vessel_d2o_mass_kg(v, density)
     regions_kg = sum(r.mass_kg for r in d2o)
     if abs(vessel_kg / regions_kg - 1.0) > VESSEL_MASS_TOLERANCE:
         names = ", ".join(f"'{r.name}'" for r in d2o)
@@ -364,6 +364,12 @@ def check_vessel_mass(config: DetectorConfig) -> None:
             f"(tolerance {VESSEL_MASS_TOLERANCE:.0%}); make [optics.vessel] and the D2O [[regions]] describe the "
             "same heavy water"
         )
+
+
+def vessel_d2o_mass_kg(vessel: VesselConfig, density_g_cm3: float) -> float:
+    """Mass [kg] of the heavy water filling the optical vessel's D2O cylinder (radius and height [cm]) at
+    ``density_g_cm3`` [g/cm^3]."""
+    return math.pi * vessel.d2o_radius_cm**2 * vessel.d2o_height_cm * density_g_cm3 / 1000.0
 
 
 def binning_memory_bytes(neutrino_energy_MeV: int, visible_energy_MeV: int, reco_energy_MeV: int, time_ns: int) -> int:

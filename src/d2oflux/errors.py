@@ -25,14 +25,32 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 
 def require_positive(value: float, field: str, unit: str = "") -> float:
-    """Raise :class:`ConfigError` unless ``value`` is a finite number > 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{field}: expected a positive number{unit and ' in ' + unit}, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
+    """Return ``value`` as a float; raise :class:`ConfigError` unless it is a finite number > 0 (not a string
+    or a bool)."""
+    v = _finite_float(value)
+    if v is None or v <= 0:
         raise ConfigError(f"{field}: expected a positive number{unit and ' in ' + unit}, got {value!r}")
     return v
+
+
+def require_non_negative(value: float, field: str, unit: str = "") -> float:
+    """Return ``value`` as a float; raise :class:`ConfigError` unless it is a finite number >= 0 (not a string
+    or a bool)."""
+    v = _finite_float(value)
+    if v is None or v < 0:
+        raise ConfigError(f"{field}: expected a finite number >= 0{unit and ' in ' + unit}, got {value!r}")
+    return v
+
+
+def _finite_float(value) -> float | None:
+    """``value`` as a finite float, or None for a string, a bool, a non-number, NaN or an infinity."""
+    if isinstance(value, str | bytes | bool):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def is_whole_number(value, *, at_least: int) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from .analysis.sensitivity import REFERENCES
-from .detector import VESSEL_MASS_TOLERANCE
+from .detector import VESSEL_MASS_TOLERANCE, vessel_d2o_mass_kg
 from .errors import ConfigError, check_seed, strict_json
 from .materials import material
 
@@ -272,7 +271,7 @@ def optics_study(det, seed: int, statistics: str = "full", progress: bool = Fals
     part["optics_source"] = "detector" if det.config.optics is not None else "default"
     d2o_kg = sum(r.mass_kg for r in det.regions if r.material == "D2O")
     v = cfg.vessel
-    vessel_kg = math.pi * v.d2o_radius_cm**2 * v.d2o_height_cm * material("D2O").density_g_cm3 / 1000.0
+    vessel_kg = vessel_d2o_mass_kg(v, material("D2O").density_g_cm3)
     if det.config.optics is None and d2o_kg > 0 and abs(vessel_kg / d2o_kg - 1.0) > VESSEL_MASS_TOLERANCE:
         part["geometry_note"] = (
             f"detector '{det.name}' has no [optics] section, so this section shows the optical model's default "

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, check_readable, first_line, read_text_file, require_positive
+from .errors import (
+    ConfigError,
+    check_readable,
+    first_line,
+    read_text_file,
+    require_non_negative,
+    require_positive,
+)
 
 #: Largest accepted response matrix (visible x reconstructed bins): 5e7 elements, 400 MB of floats.
 MAX_MATRIX_ELEMENTS = 50_000_000
@@ -119,16 +126,15 @@ class Response:
 
         require_positive(light_yield_pe_per_MeV, "light_yield_pe_per_MeV", "photo-electrons per MeV")
         require_positive(energy_scale, "energy_scale")
-        if not (np.isfinite(resolution_constant) and resolution_constant >= 0):
-            raise ConfigError(f"resolution_constant: expected a finite number >= 0, got {resolution_constant!r}")
+        require_non_negative(resolution_constant, "resolution_constant")
         if not np.isfinite(threshold_MeV):
             raise ConfigError(f"threshold_MeV: expected a finite number in MeV, got {threshold_MeV!r}")
-        _check_edges(np.asarray(visible_edges_MeV, dtype=float), "visible_edges_MeV")
-        _check_edges(np.asarray(reco_edges_MeV, dtype=float), "reco_edges_MeV")
-        if isinstance(visible_particles, str):
-            raise ConfigError(f"visible_particles: expected a tuple of particle names, got {visible_particles!r}")
         vis = np.asarray(visible_edges_MeV, dtype=float)
         reco = np.asarray(reco_edges_MeV, dtype=float)
+        _check_edges(vis, "visible_edges_MeV")
+        _check_edges(reco, "reco_edges_MeV")
+        if isinstance(visible_particles, str):
+            raise ConfigError(f"visible_particles: expected a tuple of particle names, got {visible_particles!r}")
         x, w = np.polynomial.legendre.leggauss(4)
         half = 0.5 * np.diff(vis)
         E = 0.5 * (vis[1:] + vis[:-1])[:, None] + half[:, None] * x[None, :]  # (n, 4) sub-points

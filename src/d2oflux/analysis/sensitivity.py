@@ -79,7 +79,7 @@ REFERENCES: list[dict] = [
 
 def check_years(years: list[float]) -> list[float]:
     """Validate an exposure list: non-empty, every value a positive finite number."""
-    if isinstance(years, str | bytes) or not isinstance(years, list | tuple | np.ndarray) or not len(years):
+    if not isinstance(years, list | tuple | np.ndarray) or not len(years):  # a string is not a list of numbers
         raise ConfigError("--years: expected a non-empty comma-separated list of positive numbers")
     out = []
     for y in years:
