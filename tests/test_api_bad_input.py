@@ -54,6 +54,8 @@ def test_spectrum_sample_count_is_checked(n):
         ({"resolution_constant": "0.05"}, "resolution_constant"),  # was a TypeError from np.isfinite
         ({"energy_scale": -1.0}, "energy_scale"),
         ({"threshold_MeV": np.nan}, "threshold_MeV"),
+        ({"threshold_MeV": "5"}, "threshold_MeV"),  # was a TypeError from np.isfinite
+        ({"threshold_MeV": -1.0}, "threshold_MeV"),  # the detector schema's ge=0
         ({"vis": VIS[::-1]}, "visible_edges_MeV"),
         ({"reco": RECO[::-1]}, "reco_edges_MeV"),
         ({"vis": [[0.0, 1.0], [2.0, 3.0]]}, "visible_edges_MeV"),

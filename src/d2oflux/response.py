@@ -127,8 +127,7 @@ class Response:
         require_positive(light_yield_pe_per_MeV, "light_yield_pe_per_MeV", "photo-electrons per MeV")
         require_positive(energy_scale, "energy_scale")
         require_non_negative(resolution_constant, "resolution_constant")
-        if not np.isfinite(threshold_MeV):
-            raise ConfigError(f"threshold_MeV: expected a finite number in MeV, got {threshold_MeV!r}")
+        require_non_negative(threshold_MeV, "threshold_MeV", "MeV")  # as the detector schema (ge=0)
         vis = np.asarray(visible_edges_MeV, dtype=float)
         reco = np.asarray(reco_edges_MeV, dtype=float)
         _check_edges(vis, "visible_edges_MeV")
