@@ -288,11 +288,11 @@ class FluxTable2D:
         """Probability of each (energy, time) grid cell: density x cell area, normalised to 1."""
         if flavour not in self.density:
             raise ConfigError(f"flux table '{self.path}': no column for flavour '{flavour}'")
-        w = self.density[flavour] * np.outer(_cell_widths(self.energies_MeV), _cell_widths(self.times_us))
+        w = self.density[flavour] * np.outer(cell_widths(self.energies_MeV), cell_widths(self.times_us))
         return w / w.sum()
 
 
-def _cell_widths(x: np.ndarray) -> np.ndarray:
+def cell_widths(x: np.ndarray) -> np.ndarray:
     if x.size == 1:
         return np.ones(1)
     mid = 0.5 * (x[1:] + x[:-1])

@@ -27,7 +27,7 @@ from ..source import PIDAR_FLAVOURS
 from ..spectra import spectrum_nodes
 from ..timing import TimingModel
 from ..xsec.cevns import CEvNSCrossSection
-from .dataset import Dataset, _cell_widths
+from .dataset import Dataset, cell_widths
 from .response import ResponseChain, subdivide
 
 #: Number of recoil-energy bins from 0 to the largest recoil energy of the data set's nuclei.
@@ -132,7 +132,7 @@ def _predict_from_flux_table(ds: Dataset, chain: ResponseChain, form_factor, rec
     t_edges = ds.edges["time"]
     t_cells = table.times_us
     # each table time cell spread flat over its width, mapped onto the data set's time bins with the acceptance
-    widths = _cell_widths(t_cells)
+    widths = cell_widths(t_cells)
     lo, hi = t_cells - 0.5 * widths, t_cells + 0.5 * widths
     fine = fine_time_edges(t_edges)
     acc = chain.time_bin_acceptance(fine)
